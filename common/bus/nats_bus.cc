@@ -1,0 +1,232 @@
+// NatsBus: RAII over natsOptions/natsConnection/natsSubscription; raw nats types stay in this file.
+#include "common/bus/nats_bus.h"
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <mutex>
+#include <vector>
+
+#include "common/log/log.h"
+
+namespace herald::bus {
+
+namespace {
+
+struct OptionsDeleter {
+  void operator()(natsOptions* o) const { natsOptions_Destroy(o); }
+};
+using OptionsPtr = std::unique_ptr<natsOptions, OptionsDeleter>;
+
+std::string nats_error(natsStatus s) {
+  const char* text = natsStatus_GetText(s);
+  std::string out = text ? text : "unknown NATS error";
+  if (const char* last = nats_GetLastError(nullptr); last != nullptr && *last) {
+    out += " (";
+    out += last;
+    out += ")";
+  }
+  return out;
+}
+
+// Library-wide setup: message delivery from a small shared thread pool rather than one thread per
+// subscription (edges hold one subscription per room that has a local member).
+void init_library_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    nats_Open(-1);
+    nats_SetMessageDeliveryPoolSize(2);
+  });
+}
+
+class NatsBusImpl;
+
+// Lives until NATS says the subscription is complete (its last callback has returned).
+struct SubscriptionState {
+  NatsBusImpl* bus;  // valid while the connection is open; cleared via `closed`
+  Handler handler;
+  natsSubscription* sub = nullptr;
+  std::atomic<bool> closed{false};
+};
+
+class NatsSubscription final : public Subscription {
+ public:
+  explicit NatsSubscription(SubscriptionState* state) : state_(state) {}
+  ~NatsSubscription() override {
+    state_->closed.store(true);
+    // Unsubscribe; the state is freed by the on-complete callback once no handler runs.
+    natsSubscription_Unsubscribe(state_->sub);
+    natsSubscription_Destroy(state_->sub);
+  }
+
+ private:
+  SubscriptionState* state_;
+};
+
+class NatsBusImpl final : public NatsBus {
+ public:
+  explicit NatsBusImpl(config::BusConfig config) : config_(std::move(config)) {}
+
+  ~NatsBusImpl() override {
+    if (conn_ != nullptr) {
+      natsConnection_Close(conn_);
+      natsConnection_Destroy(conn_);
+    }
+  }
+
+  Status connect(const std::string& client_name) {
+    natsOptions* raw = nullptr;
+    if (natsStatus s = natsOptions_Create(&raw); s != NATS_OK) return unavailable(nats_error(s));
+    OptionsPtr opts(raw);
+    std::vector<const char*> urls;
+    for (const auto& u : config_.nats_urls) urls.push_back(u.c_str());
+    natsOptions_SetServers(opts.get(), urls.data(), static_cast<int>(urls.size()));
+    natsOptions_SetName(opts.get(), client_name.c_str());
+    natsOptions_SetMaxReconnect(opts.get(), -1);
+    natsOptions_SetReconnectWait(opts.get(), config_.reconnect_wait_ms);
+    natsOptions_SetReconnectBufSize(opts.get(), 8 * 1024 * 1024);
+    natsOptions_SetMaxPendingMsgs(opts.get(), 1 << 20);
+    natsOptions_UseGlobalMessageDelivery(opts.get(), true);
+    natsOptions_SetDisconnectedCB(opts.get(), &NatsBusImpl::on_disconnected, this);
+    natsOptions_SetReconnectedCB(opts.get(), &NatsBusImpl::on_reconnected, this);
+    natsOptions_SetErrorHandler(opts.get(), &NatsBusImpl::on_error, this);
+    natsOptions_SetRetryOnFailedConnect(opts.get(), true, &NatsBusImpl::on_connected, this);
+    state_.store(BusState::kReconnecting);
+    natsStatus s = natsConnection_Connect(&conn_, opts.get());
+    if (s == NATS_OK) {
+      set_state(BusState::kConnected);
+    } else if (s != NATS_NOT_YET_CONNECTED) {
+      return unavailable("NATS connect: " + nats_error(s));
+    } else {
+      HLOG_WARN("bus", "NATS not reachable yet; retrying in the background",
+                {{"urls", config_.nats_urls}});
+    }
+    return Status::ok_status();
+  }
+
+  void publish(const std::string& subject, EnvelopePtr envelope) override {
+    std::string payload;
+    envelope->SerializeToString(&payload);
+    natsStatus s = natsConnection_Publish(conn_, subject.c_str(), payload.data(),
+                                          static_cast<int>(payload.size()));
+    if (s == NATS_OK) {
+      stats_published_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      stats_publish_failures_.fetch_add(1, std::memory_order_relaxed);
+      log::write_limited("bus.publish", 1, log::Level::kWarn, "bus", "publish failed",
+                         {{"subject", subject}, {"error", nats_error(s)}});
+    }
+  }
+
+  std::unique_ptr<Subscription> subscribe(const std::string& subject, Handler handler,
+                                          const std::string& queue_group) override {
+    auto* state = new SubscriptionState{this, std::move(handler)};
+    natsStatus s;
+    if (queue_group.empty()) {
+      s = natsConnection_Subscribe(&state->sub, conn_, subject.c_str(), &NatsBusImpl::on_message,
+                                   state);
+    } else {
+      s = natsConnection_QueueSubscribe(&state->sub, conn_, subject.c_str(), queue_group.c_str(),
+                                        &NatsBusImpl::on_message, state);
+    }
+    if (s != NATS_OK) {
+      HLOG_ERROR("bus", "subscribe failed", {{"subject", subject}, {"error", nats_error(s)}});
+      delete state;
+      return std::make_unique<Subscription>();
+    }
+    natsSubscription_SetPendingLimits(state->sub, -1, 256 * 1024 * 1024);
+    natsSubscription_SetOnCompleteCB(state->sub, &NatsBusImpl::on_complete, state);
+    return std::make_unique<NatsSubscription>(state);
+  }
+
+  BusState state() const override { return state_.load(); }
+
+  void on_state_change(std::function<void(BusState)> listener) override {
+    std::lock_guard lock(listeners_mu_);
+    listeners_.push_back(std::move(listener));
+  }
+
+  NatsBusStats stats() const override {
+    NatsBusStats s;
+    s.published = stats_published_.load();
+    s.publish_failures = stats_publish_failures_.load();
+    s.received = stats_received_.load();
+    s.decode_failures = stats_decode_failures_.load();
+    s.slow_consumer_events = stats_slow_consumers_.load();
+    return s;
+  }
+
+  void drain(int timeout_ms) override {
+    if (conn_ != nullptr) natsConnection_DrainTimeout(conn_, timeout_ms);
+  }
+
+ private:
+  void set_state(BusState s) {
+    BusState old = state_.exchange(s);
+    if (old == s) return;
+    HLOG_INFO("bus", "NATS state", {{"state", bus_state_name(s)}});
+    std::vector<std::function<void(BusState)>> copy;
+    {
+      std::lock_guard lock(listeners_mu_);
+      copy = listeners_;
+    }
+    for (auto& l : copy) l(s);
+  }
+
+  static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+    auto* state = static_cast<SubscriptionState*>(closure);
+    if (!state->closed.load()) {
+      auto envelope = std::make_shared<Envelope>();
+      NatsBusImpl* bus = state->bus;
+      if (envelope->ParseFromArray(natsMsg_GetData(msg), natsMsg_GetDataLength(msg))) {
+        bus->stats_received_.fetch_add(1, std::memory_order_relaxed);
+        std::string subject = natsMsg_GetSubject(msg);
+        state->handler(subject, envelope);
+      } else {
+        bus->stats_decode_failures_.fetch_add(1, std::memory_order_relaxed);
+        log::write_limited("bus.decode", 1, log::Level::kWarn, "bus",
+                           "dropped a bus message that is not a BusEnvelope",
+                           {{"subject", natsMsg_GetSubject(msg)}});
+      }
+    }
+    natsMsg_Destroy(msg);
+  }
+
+  static void on_complete(void* closure) { delete static_cast<SubscriptionState*>(closure); }
+
+  static void on_connected(natsConnection*, void* closure) {
+    static_cast<NatsBusImpl*>(closure)->set_state(BusState::kConnected);
+  }
+  static void on_disconnected(natsConnection*, void* closure) {
+    static_cast<NatsBusImpl*>(closure)->set_state(BusState::kReconnecting);
+  }
+  static void on_reconnected(natsConnection*, void* closure) {
+    static_cast<NatsBusImpl*>(closure)->set_state(BusState::kConnected);
+  }
+  static void on_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
+    auto* self = static_cast<NatsBusImpl*>(closure);
+    if (err == NATS_SLOW_CONSUMER) self->stats_slow_consumers_.fetch_add(1);
+    log::write_limited("bus.error", 1, log::Level::kWarn, "bus", "NATS async error",
+                       {{"error", nats_error(err)}});
+  }
+
+  config::BusConfig config_;
+  natsConnection* conn_ = nullptr;
+  std::atomic<BusState> state_{BusState::kDisconnected};
+  std::mutex listeners_mu_;
+  std::vector<std::function<void(BusState)>> listeners_;
+  std::atomic<uint64_t> stats_published_{0}, stats_publish_failures_{0}, stats_received_{0},
+      stats_decode_failures_{0}, stats_slow_consumers_{0};
+};
+
+}  // namespace
+
+Result<std::unique_ptr<NatsBus>> make_nats_bus(const config::BusConfig& config,
+                                               const std::string& client_name) {
+  init_library_once();
+  auto bus = std::make_unique<NatsBusImpl>(config);
+  if (Status s = bus->connect(client_name); !s.ok()) return s;
+  return std::unique_ptr<NatsBus>(std::move(bus));
+}
+
+}  // namespace herald::bus
