@@ -1,7 +1,8 @@
 # herald_warnings: the warning set every Herald target builds with.
 add_library(herald_warnings INTERFACE)
 target_compile_options(herald_warnings INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wcast-align
+  -Wall -Wextra -Wpedantic -Wnon-virtual-dtor -Wcast-align
+  $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>
   -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
   $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
 if(HERALD_WERROR)

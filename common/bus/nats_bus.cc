@@ -39,11 +39,15 @@ void init_library_once() {
   });
 }
 
-class NatsBusImpl;
+// Counters shared with subscriptions, which may deliver a last message after the bus is gone.
+struct Counters {
+  std::atomic<uint64_t> published{0}, publish_failures{0}, received{0}, decode_failures{0},
+      slow_consumers{0};
+};
 
 // Lives until NATS says the subscription is complete (its last callback has returned).
 struct SubscriptionState {
-  NatsBusImpl* bus;  // valid while the connection is open; cleared via `closed`
+  std::shared_ptr<Counters> counters;
   Handler handler;
   natsSubscription* sub = nullptr;
   std::atomic<bool> closed{false};
@@ -68,6 +72,12 @@ class NatsBusImpl final : public NatsBus {
   explicit NatsBusImpl(config::BusConfig config) : config_(std::move(config)) {}
 
   ~NatsBusImpl() override {
+    {
+      // Closing fires the disconnected callback: nobody outside may hear about it any more.
+      std::lock_guard lock(listeners_mu_);
+      closing_ = true;
+      listeners_.clear();
+    }
     if (conn_ != nullptr) {
       natsConnection_Close(conn_);
       natsConnection_Destroy(conn_);
@@ -110,9 +120,9 @@ class NatsBusImpl final : public NatsBus {
     natsStatus s = natsConnection_Publish(conn_, subject.c_str(), payload.data(),
                                           static_cast<int>(payload.size()));
     if (s == NATS_OK) {
-      stats_published_.fetch_add(1, std::memory_order_relaxed);
+      counters_->published.fetch_add(1, std::memory_order_relaxed);
     } else {
-      stats_publish_failures_.fetch_add(1, std::memory_order_relaxed);
+      counters_->publish_failures.fetch_add(1, std::memory_order_relaxed);
       log::write_limited("bus.publish", 1, log::Level::kWarn, "bus", "publish failed",
                          {{"subject", subject}, {"error", nats_error(s)}});
     }
@@ -120,7 +130,7 @@ class NatsBusImpl final : public NatsBus {
 
   std::unique_ptr<Subscription> subscribe(const std::string& subject, Handler handler,
                                           const std::string& queue_group) override {
-    auto* state = new SubscriptionState{this, std::move(handler)};
+    auto* state = new SubscriptionState{counters_, std::move(handler)};
     natsStatus s;
     if (queue_group.empty()) {
       s = natsConnection_Subscribe(&state->sub, conn_, subject.c_str(), &NatsBusImpl::on_message,
@@ -148,11 +158,11 @@ class NatsBusImpl final : public NatsBus {
 
   NatsBusStats stats() const override {
     NatsBusStats s;
-    s.published = stats_published_.load();
-    s.publish_failures = stats_publish_failures_.load();
-    s.received = stats_received_.load();
-    s.decode_failures = stats_decode_failures_.load();
-    s.slow_consumer_events = stats_slow_consumers_.load();
+    s.published = counters_->published.load();
+    s.publish_failures = counters_->publish_failures.load();
+    s.received = counters_->received.load();
+    s.decode_failures = counters_->decode_failures.load();
+    s.slow_consumer_events = counters_->slow_consumers.load();
     return s;
   }
 
@@ -164,12 +174,13 @@ class NatsBusImpl final : public NatsBus {
   void set_state(BusState s) {
     BusState old = state_.exchange(s);
     if (old == s) return;
-    HLOG_INFO("bus", "NATS state", {{"state", bus_state_name(s)}});
     std::vector<std::function<void(BusState)>> copy;
     {
       std::lock_guard lock(listeners_mu_);
+      if (closing_) return;
       copy = listeners_;
     }
+    HLOG_INFO("bus", "NATS state", {{"state", bus_state_name(s)}});
     for (auto& l : copy) l(s);
   }
 
@@ -177,13 +188,12 @@ class NatsBusImpl final : public NatsBus {
     auto* state = static_cast<SubscriptionState*>(closure);
     if (!state->closed.load()) {
       auto envelope = std::make_shared<Envelope>();
-      NatsBusImpl* bus = state->bus;
       if (envelope->ParseFromArray(natsMsg_GetData(msg), natsMsg_GetDataLength(msg))) {
-        bus->stats_received_.fetch_add(1, std::memory_order_relaxed);
+        state->counters->received.fetch_add(1, std::memory_order_relaxed);
         std::string subject = natsMsg_GetSubject(msg);
         state->handler(subject, envelope);
       } else {
-        bus->stats_decode_failures_.fetch_add(1, std::memory_order_relaxed);
+        state->counters->decode_failures.fetch_add(1, std::memory_order_relaxed);
         log::write_limited("bus.decode", 1, log::Level::kWarn, "bus",
                            "dropped a bus message that is not a BusEnvelope",
                            {{"subject", natsMsg_GetSubject(msg)}});
@@ -205,7 +215,7 @@ class NatsBusImpl final : public NatsBus {
   }
   static void on_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
     auto* self = static_cast<NatsBusImpl*>(closure);
-    if (err == NATS_SLOW_CONSUMER) self->stats_slow_consumers_.fetch_add(1);
+    if (err == NATS_SLOW_CONSUMER) self->counters_->slow_consumers.fetch_add(1);
     log::write_limited("bus.error", 1, log::Level::kWarn, "bus", "NATS async error",
                        {{"error", nats_error(err)}});
   }
@@ -215,8 +225,8 @@ class NatsBusImpl final : public NatsBus {
   std::atomic<BusState> state_{BusState::kDisconnected};
   std::mutex listeners_mu_;
   std::vector<std::function<void(BusState)>> listeners_;
-  std::atomic<uint64_t> stats_published_{0}, stats_publish_failures_{0}, stats_received_{0},
-      stats_decode_failures_{0}, stats_slow_consumers_{0};
+  bool closing_ = false;
+  std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
 };
 
 }  // namespace
