@@ -36,10 +36,10 @@ struct HandshakeInfo {
 };
 
 enum class SendResult {
-  kQueued,         // accepted (written or queued)
-  kDropped,        // volatile and the session was not writable: dropped (counted)
-  kOverflow,       // the outbound queue passed its byte limit: the session is being closed
-  kClosed,         // the session is already closed
+  kQueued,    // accepted (written or queued)
+  kDropped,   // volatile and the session was not writable: dropped (counted)
+  kOverflow,  // the outbound queue passed its byte limit: the session is being closed
+  kClosed,    // the session is already closed
 };
 
 // An Engine.IO session as its upper layer sees it. Lives on one shard; every method must be

@@ -20,7 +20,7 @@ export function binary(relPath) {
   return p;
 }
 
-export const DEV_SECRET = 'compat-test-secret';
+export const DEV_SECRET = 'compat-test-secret-at-least-32-bytes-long';
 
 const base64url = (buf) => Buffer.from(buf).toString('base64url');
 

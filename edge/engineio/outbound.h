@@ -1,0 +1,58 @@
+// The per-session outbound queue's element and its two wire encodings (websocket frames and
+// polling payload), shared by the polling and websocket transports.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "edge/engineio/session_handler.h"
+#include "edge/websocket/frame.h"
+
+namespace herald::eio {
+
+// One queued item: a shared message (never copied), or a small Engine.IO packet or websocket
+// control frame owned by the item.
+struct OutItem {
+  enum class Kind : uint8_t {
+    kMessage,    // `message`: '4' + text, then each binary
+    kPacket,     // `text`: an Engine.IO packet (type digit + data), e.g. "2", "3probe", "1"
+    kWsControl,  // `text`: payload of a websocket control frame `opcode` (never on polling)
+  };
+
+  SharedMessage message;
+  std::string text;
+  Kind kind = Kind::kPacket;
+  ws::Opcode opcode = ws::Opcode::kText;
+
+  static OutItem of_message(SharedMessage m) {
+    OutItem item;
+    item.message = std::move(m);
+    item.kind = Kind::kMessage;
+    return item;
+  }
+  static OutItem packet(std::string text) {
+    OutItem item;
+    item.text = std::move(text);
+    return item;
+  }
+  static OutItem control(ws::Opcode op, std::string payload) {
+    OutItem item;
+    item.text = std::move(payload);
+    item.kind = Kind::kWsControl;
+    item.opcode = op;
+    return item;
+  }
+
+  // Payload bytes, for the per-session byte limit.
+  std::size_t payload_bytes() const {
+    if (kind != Kind::kMessage) return text.size();
+    std::size_t n = 1 + message->text.size();
+    for (const auto& b : message->binaries) n += b.size();
+    return n;
+  }
+
+  bool is_close_packet() const { return kind == Kind::kPacket && text == "1"; }
+};
+
+}  // namespace herald::eio

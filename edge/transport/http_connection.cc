@@ -1,0 +1,649 @@
+// HTTP connection: request routing for the Engine.IO endpoint, extra routes and static files.
+#include "edge/transport/http_connection.h"
+
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <limits>
+#include <map>
+
+#include "common/ids.h"
+#include "common/log/log.h"
+#include "edge/engineio/eio_session.h"
+#include "edge/engineio/websocket_connection.h"
+#include "edge/websocket/handshake.h"
+
+namespace herald::edge {
+namespace {
+
+namespace http = boost::beast::http;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kLingerTimeout{1000};
+
+// Request headers kept in HandshakeInfo for the layer above (auth, proxies, diagnostics).
+constexpr std::string_view kSelectedHeaders[] = {"origin",          "user-agent",
+                                                 "cookie",          "authorization",
+                                                 "x-forwarded-for", "x-forwarded-proto",
+                                                 "x-real-ip",       "host",
+                                                 "accept-language", "referer"};
+
+std::string_view reason_phrase(unsigned status) {
+  switch (status) {
+    case 101:
+      return "Switching Protocols";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 413:
+      return "Payload Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
+  }
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// application/x-www-form-urlencoded decoding, as URLSearchParams does it.
+std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+               hex_value(s[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parse_query(std::string_view q) {
+  std::map<std::string, std::string> out;
+  while (!q.empty()) {
+    const std::size_t amp = q.find('&');
+    const std::string_view pair = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    if (pair.empty()) continue;
+    const std::size_t eq = pair.find('=');
+    std::string key = url_decode(pair.substr(0, eq));
+    std::string value =
+        eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
+    out[std::move(key)] = std::move(value);  // the last one wins, like Object.fromEntries
+  }
+  return out;
+}
+
+std::string_view query_get(const std::map<std::string, std::string>& q, const std::string& key) {
+  auto it = q.find(key);
+  return it == q.end() ? std::string_view() : std::string_view(it->second);
+}
+
+// An fd in flight between shards: closed if the target shard never runs the handover.
+struct OwnedFd {
+  int fd = -1;
+  explicit OwnedFd(int f) : fd(f) {}
+  OwnedFd(OwnedFd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+  OwnedFd& operator=(OwnedFd&&) = delete;
+  ~OwnedFd() {
+    if (fd >= 0) ::close(fd);
+  }
+  int release() { return std::exchange(fd, -1); }
+};
+
+}  // namespace
+
+HttpConnection::HttpConnection(Shard& shard, TcpSocket socket, ConnectionSlot slot)
+    : shard_(&shard), socket_(std::move(socket)), slot_(std::move(slot)) {}
+
+HttpConnection::~HttpConnection() = default;
+
+void HttpConnection::start() {
+  read_header();
+}
+
+void HttpConnection::resume(boost::beast::flat_buffer buffer, std::unique_ptr<Parser> parser) {
+  buffer_ = std::move(buffer);
+  parser_ = std::move(parser);
+  dispatch();
+}
+
+void HttpConnection::read_header() {
+  if (reading_ || closed_) return;
+  parser_ = std::make_unique<Parser>();
+  parser_->header_limit(shard_->config().max_http_header_bytes);
+  // The body limit is set where a body is read (polling POST): the parser would otherwise
+  // refuse an over-long Content-Length with the header, before we can answer 413.
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+  reading_ = true;
+  if (!busy_) {
+    const EdgeConfig& cfg = shard_->config();
+    shard_->wheel().schedule(*this, milliseconds(cfg.ping_interval_ms + cfg.ping_timeout_ms));
+  }
+  http::async_read_header(socket_, buffer_, *parser_,
+                          [self = shared_from_this()](const boost::system::error_code& ec,
+                                                      std::size_t) { self->on_header(ec); });
+}
+
+void HttpConnection::on_header(const boost::system::error_code& ec) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) {
+    if (parked_for_ != nullptr) {
+      const auto session = std::exchange(parked_for_, nullptr)->shared_from_this();
+      session->on_poll_aborted(*this);
+    }
+    const bool normal = ec == http::error::end_of_stream || ec == boost::asio::error::eof ||
+                        ec == boost::asio::error::connection_reset ||
+                        ec == boost::asio::error::operation_aborted ||
+                        ec == http::error::partial_message;
+    if (normal || busy_) {
+      if (busy_) {
+        keep_alive_ = false;  // finish the response being written, then close
+      } else {
+        close_socket();
+      }
+      return;
+    }
+    ShardCounters::add(shard_->counters().bad_requests);
+    log::write_limited("http.parse", 5, log::Level::kDebug, "edge", "bad HTTP request",
+                       {{"error", ec.message()}});
+    cors_headers_.clear();
+    if (ec == http::error::header_limit) {
+      respond(431, "text/plain; charset=utf-8", "Request Header Fields Too Large", {}, false);
+    } else {
+      respond(400, "text/plain; charset=utf-8", "Bad Request", {}, false);
+    }
+    return;
+  }
+  if (busy_) {
+    pending_ = true;  // pipelined behind a held GET: answered after it
+    return;
+  }
+  dispatch();
+}
+
+void HttpConnection::dispatch() {
+  cancel_timer();
+  busy_ = true;
+  pending_ = false;
+  cors_headers_.clear();
+  auto& req = parser_->get();
+  keep_alive_ = req.keep_alive();
+  // A body we do not read would be taken for the next request: close after answering.
+  body_unread_ = !parser_->is_done();
+  const std::string_view target = req.target();
+  const std::size_t q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query =
+      q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  const std::string& engine_path = shard_->config().path;
+  // engine.io matches the path as a prefix of the URL.
+  if (target.substr(0, engine_path.size()) == engine_path) {
+    handle_engine(path, query);
+  } else {
+    handle_other(req.method_string(), target);
+  }
+}
+
+void HttpConnection::handle_engine(std::string_view /*path*/, std::string_view query_text) {
+  auto& req = parser_->get();
+  ServerContext& server = shard_->server();
+  const EdgeConfig& cfg = server.config;
+  const std::string_view origin = req[http::field::origin];
+  const bool upgrade = ws::header_has_token(req[http::field::connection], "upgrade") &&
+                       ws::header_has_token(req[http::field::upgrade], "websocket");
+  const CorsPolicy& cors = server.cors;
+  if (cors.enabled()) {
+    cors_headers_ = cors.headers(origin);
+    if (!origin.empty() && !cors.allowed(origin) && cors.reject_disallowed()) {
+      engine_error(eio::ErrorCode::kForbidden, upgrade);
+      return;
+    }
+    if (req.method() == http::verb::options) {
+      cors_headers_ =
+          cors.preflight_headers(origin, req[http::field::access_control_request_headers]);
+      respond(204, {}, {});
+      return;
+    }
+  }
+  auto query = parse_query(query_text);
+  const std::string_view transport = query_get(query, "transport");
+  if (!((transport == "polling" && cfg.allow_polling) ||
+        (transport == "websocket" && cfg.allow_websocket))) {
+    engine_error(eio::ErrorCode::kUnknownTransport, upgrade);
+    return;
+  }
+  const std::string_view sid = query_get(query, "sid");
+  if (!sid.empty()) {
+    const auto parts = parse_id(sid);
+    if (parts && parts->edge_tag == server.edge_tag && parts->shard != shard_->index() &&
+        parts->shard < server.shards.size()) {
+      migrate(parts->shard);
+      return;
+    }
+    EioSession* session = shard_->find_session(sid);
+    if (session == nullptr) {
+      engine_error(eio::ErrorCode::kUnknownSid, upgrade);
+      return;
+    }
+    // Calls below may close the session and drop the table's reference.
+    const std::shared_ptr<EioSession> keep = session->shared_from_this();
+    if (upgrade) {
+      if (transport != "websocket" || session->upgrade_refused() || !session->is_open() ||
+          session->transport_kind() != EioSession::TransportKind::kPolling) {
+        ShardCounters::add(shard_->counters().bad_requests);
+        upgrade_error(eio::error_message(eio::ErrorCode::kBadRequest));
+        return;
+      }
+      handle_upgrade(session, std::move(query));
+      return;
+    }
+    if (session->transport() != transport) {  // "TRANSPORT_MISMATCH"
+      engine_error(eio::ErrorCode::kBadRequest, false);
+      return;
+    }
+    if (req.method() == http::verb::get) {
+      parked_for_ = session;
+      if (!session->on_poll(shared_from_this())) {
+        parked_for_ = nullptr;
+        ShardCounters::add(shard_->counters().bad_requests);
+        respond(400, {}, {});
+        return;
+      }
+      if (parked_for_ != nullptr) read_header();  // held: notice if the client goes away
+    } else if (req.method() == http::verb::post) {
+      handle_post(*session);
+    } else {
+      respond(500, {}, {});
+    }
+    return;
+  }
+  // Handshake.
+  if (req.method() != http::verb::get) {
+    engine_error(eio::ErrorCode::kBadHandshakeMethod, upgrade);
+    return;
+  }
+  if (transport == "websocket" && !upgrade) {  // "TRANSPORT_HANDSHAKE_ERROR"
+    engine_error(eio::ErrorCode::kBadRequest, false);
+    return;
+  }
+  if (query_get(query, "EIO") != "4") {
+    engine_error(eio::ErrorCode::kUnsupportedProtocolVersion, upgrade);
+    return;
+  }
+  if (server.sessions.load(std::memory_order_relaxed) >= cfg.max_connections) {
+    ShardCounters::add(shard_->counters().connections_refused);
+    log::write_limited("eio.capacity", 1, log::Level::kWarn, "edge",
+                       "max_connections reached, refusing handshake",
+                       {{"max_connections", cfg.max_connections}});
+    respond(503, "application/json", R"({"code":503,"message":"Too many connections"})",
+            "Retry-After: 5\r\n", !upgrade);
+    return;
+  }
+  if (transport == "websocket") {
+    handle_upgrade(nullptr, std::move(query));
+    return;
+  }
+  eio::HandshakeInfo info;
+  info.transport = "polling";
+  info.query = std::move(query);
+  boost::system::error_code ec;
+  const auto remote = socket_.remote_endpoint(ec);
+  if (!ec) {
+    info.remote_address =
+        remote.address().is_v6()
+            ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
+            : remote.address().to_string() + ":" + std::to_string(remote.port());
+  }
+  for (std::string_view name : kSelectedHeaders) {
+    auto it = req.find(name);
+    if (it != req.end()) info.headers.emplace(std::string(name), std::string(it->value()));
+  }
+  auto session = std::make_shared<EioSession>(*shard_, make_id(server.edge_tag, shard_->index()),
+                                              std::move(info), EioSession::TransportKind::kPolling);
+  session->open(nullptr);
+  parked_for_ = session.get();
+  if (!session->on_poll(shared_from_this())) parked_for_ = nullptr;
+  if (parked_for_ != nullptr) read_header();
+}
+
+void HttpConnection::handle_post(EioSession& session) {
+  auto& req = parser_->get();
+  const EdgeConfig& cfg = shard_->config();
+  if (req[http::field::content_type] == "application/octet-stream") {  // "invalid content"
+    session.fail("transport error");
+    ShardCounters::add(shard_->counters().bad_requests);
+    respond(400, {}, {}, {}, false);
+    return;
+  }
+  if (!session.begin_post()) {
+    ShardCounters::add(shard_->counters().bad_requests);
+    respond(400, {}, {}, {}, false);
+    return;
+  }
+  const auto length = parser_->content_length();
+  if (length && *length > cfg.max_payload) {
+    session.abort_post();
+    session.fail("transport error");
+    ShardCounters::add(shard_->counters().payload_too_large);
+    respond(413, {}, {}, {}, false);
+    return;
+  }
+  post_for_ = session.shared_from_this();
+  parser_->body_limit(cfg.max_payload);
+  shard_->wheel().schedule(*this, milliseconds(cfg.ping_interval_ms + cfg.ping_timeout_ms));
+  http::async_read(socket_, buffer_, *parser_,
+                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                     self->on_body(ec);
+                   });
+}
+
+void HttpConnection::on_body(const boost::system::error_code& ec) {
+  cancel_timer();
+  std::shared_ptr<EioSession> session = std::move(post_for_);
+  if (closed_) {
+    if (session) {
+      session->abort_post();
+      session->fail("transport error");
+    }
+    return;
+  }
+  if (ec) {
+    if (session) session->abort_post();
+    if (ec == http::error::body_limit) {
+      if (session) session->fail("transport error");
+      ShardCounters::add(shard_->counters().payload_too_large);
+      respond(413, {}, {}, {}, false);
+      return;
+    }
+    // "data request connection closed prematurely"
+    if (session) session->fail("transport error");
+    close_socket();
+    return;
+  }
+  if (!session || session->is_closed()) {
+    engine_error(eio::ErrorCode::kUnknownSid, false);
+    return;
+  }
+  body_unread_ = false;
+  std::string body = std::move(parser_->get().body());
+  session->end_post(body);
+  // text/html rather than text/plain avoids a download dialog on some user agents (engine.io).
+  respond(200, "text/html", "ok", "Cache-Control: no-store\r\n");
+}
+
+void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, std::string> query) {
+  auto& req = parser_->get();
+  ws::HandshakeRequest hr;
+  hr.method = req.method_string();
+  hr.http_version = req.version();
+  hr.upgrade = req[http::field::upgrade];
+  hr.connection = req[http::field::connection];
+  hr.version = req[http::field::sec_websocket_version];
+  hr.key = req[http::field::sec_websocket_key];
+  auto accept = ws::check_handshake(hr);
+  if (!accept.ok()) {
+    ShardCounters::add(shard_->counters().bad_requests);
+    write_raw(ws::make_rejection_response(accept.status()), false);
+    return;
+  }
+  // A fresh socket's send buffer takes the 101 at once; no need for an async write.
+  const std::string response = ws::make_accept_response(*accept, cors_headers_);
+  boost::system::error_code ec;
+  boost::asio::write(socket_, boost::asio::buffer(response), ec);
+  if (ec) {
+    if (session != nullptr) session->shared_from_this();  // nothing to undo
+    close_socket();
+    return;
+  }
+  eio::HandshakeInfo info;
+  if (session == nullptr) {
+    info.transport = "websocket";
+    info.query = std::move(query);
+    const auto remote = socket_.remote_endpoint(ec);
+    if (!ec) {
+      info.remote_address =
+          remote.address().is_v6()
+              ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
+              : remote.address().to_string() + ":" + std::to_string(remote.port());
+    }
+    for (std::string_view name : kSelectedHeaders) {
+      auto it = req.find(name);
+      if (it != req.end()) info.headers.emplace(std::string(name), std::string(it->value()));
+    }
+  }
+  const auto data = buffer_.data();
+  std::string initial(static_cast<const char*>(data.data()), data.size());
+  cancel_timer();
+  closed_ = true;
+  parser_.reset();
+  auto connection =
+      std::make_shared<WebSocketConnection>(*shard_, std::move(socket_), std::move(slot_));
+  if (session == nullptr) {
+    auto created =
+        std::make_shared<EioSession>(*shard_, make_id(shard_->server().edge_tag, shard_->index()),
+                                     std::move(info), EioSession::TransportKind::kWebSocket);
+    created->open(connection);
+  } else {
+    session->begin_upgrade(connection);
+  }
+  connection->start(initial);
+}
+
+void HttpConnection::engine_error(eio::ErrorCode code, bool upgrade) {
+  ShardCounters::add(shard_->counters().bad_requests);
+  if (upgrade) {
+    upgrade_error(eio::error_message(code));
+    return;
+  }
+  respond(static_cast<unsigned>(eio::error_http_status(code)), "application/json",
+          eio::error_body(code));
+}
+
+void HttpConnection::upgrade_error(std::string_view message) {
+  // engine.io's abortUpgrade: always 400, the message as text/html.
+  std::string out = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-type: text/html\r\n";
+  out += "Content-Length: " + std::to_string(message.size()) + "\r\n\r\n";
+  out += message;
+  write_raw(std::move(out), false);
+}
+
+void HttpConnection::handle_other(std::string_view method, std::string_view target) {
+  ServerContext& server = shard_->server();
+  const bool head = method == "HEAD";
+  std::optional<HttpResponse> response;
+  if (server.extra) response = server.extra(method, target);
+  if (!response && server.statics.enabled() && (method == "GET" || head)) {
+    response = server.statics.serve(target.substr(0, target.find('?')));
+  }
+  if (!response) {
+    response = HttpResponse{404, "text/plain; charset=utf-8", "Not Found", {}};
+  }
+  std::string extra;
+  for (const auto& [name, value] : response->headers) extra += name + ": " + value + "\r\n";
+  if (head) {
+    extra += "Content-Length: " + std::to_string(response->body.size()) + "\r\n";
+    std::string out = "HTTP/1.1 " + std::to_string(response->status) + " " +
+                      std::string(reason_phrase(response->status)) + "\r\n";
+    out += "Content-Type: " + response->content_type + "\r\n" + extra;
+    if (!keep_alive_) out += "Connection: close\r\n";
+    out += "\r\n";
+    write_raw(std::move(out), keep_alive_);
+    return;
+  }
+  respond(response->status, response->content_type, std::move(response->body), extra);
+}
+
+void HttpConnection::respond_poll(std::string body) {
+  parked_for_ = nullptr;
+  if (closed_) return;
+  respond(200, "text/plain; charset=UTF-8", std::move(body), "Cache-Control: no-store\r\n");
+}
+
+void HttpConnection::release_poll(unsigned status) {
+  parked_for_ = nullptr;
+  if (status != 0 && !closed_) respond(status, {}, {});
+}
+
+void HttpConnection::respond(unsigned status, std::string_view content_type, std::string body,
+                             std::string_view extra_headers, bool keep_alive) {
+  keep_alive = keep_alive && keep_alive_ && !body_unread_;
+  std::string out;
+  out.reserve(160 + cors_headers_.size() + extra_headers.size() + body.size());
+  out += "HTTP/1.1 ";
+  out += std::to_string(status);
+  out += ' ';
+  out += reason_phrase(status);
+  out += "\r\n";
+  if (!content_type.empty()) {
+    out += "Content-Type: ";
+    out += content_type;
+    out += "\r\n";
+  }
+  if (status != 204) out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  out += extra_headers;
+  out += cors_headers_;
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  out += body;
+  write_raw(std::move(out), keep_alive);
+}
+
+void HttpConnection::write_raw(std::string data, bool keep_alive) {
+  if (closed_) return;
+  busy_ = true;
+  out_ = std::move(data);
+  boost::asio::async_write(
+      socket_, boost::asio::buffer(out_),
+      [self = shared_from_this(), keep_alive](const boost::system::error_code& ec, std::size_t) {
+        self->on_write(ec, keep_alive);
+      });
+}
+
+void HttpConnection::on_write(const boost::system::error_code& ec, bool keep_alive) {
+  std::string().swap(out_);
+  busy_ = false;
+  if (closed_) return;
+  if (ec) {
+    close_socket();
+    return;
+  }
+  if (!keep_alive || !keep_alive_) {
+    // Linger: closing with unread request bytes would reset the connection and could destroy
+    // the response before the client reads it (a 413 sent before the body was read).
+    boost::system::error_code ignored;
+    socket_.shutdown(TcpSocket::shutdown_send, ignored);
+    lingering_ = true;
+    shard_->wheel().schedule(*this, kLingerTimeout);
+    linger();
+    return;
+  }
+  request_done();
+}
+
+void HttpConnection::linger() {
+  socket_.async_wait(
+      TcpSocket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec || self->closed_) {
+          self->close_socket();
+          return;
+        }
+        const std::span<char> buf = self->shard_->read_buffer();
+        const ssize_t n =
+            ::recv(self->socket_.native_handle(), buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
+          self->linger();
+        } else {
+          self->close_socket();
+        }
+      });
+}
+
+void HttpConnection::request_done() {
+  if (pending_) {
+    dispatch();
+  } else if (!reading_) {
+    read_header();
+  } else {
+    const EdgeConfig& cfg = shard_->config();
+    shard_->wheel().schedule(*this, milliseconds(cfg.ping_interval_ms + cfg.ping_timeout_ms));
+  }
+}
+
+void HttpConnection::migrate(uint32_t target) {
+  ShardCounters::add(shard_->counters().migrated_requests);
+  cancel_timer();
+  closed_ = true;
+  busy_ = false;
+  boost::system::error_code ec;
+  const Tcp protocol = socket_.local_endpoint(ec).protocol();
+  if (ec) {
+    close_socket();
+    return;
+  }
+  OwnedFd fd(socket_.release(ec));
+  if (ec) {
+    close_socket();
+    return;
+  }
+  Shard& dst = *shard_->server().shards[target];
+  boost::asio::post(dst.io(), [&dst, protocol, fd = std::move(fd), buffer = std::move(buffer_),
+                               parser = std::move(parser_), slot = std::move(slot_)]() mutable {
+    TcpSocket socket(dst.io());
+    boost::system::error_code e;
+    socket.assign(protocol, fd.fd, e);
+    if (e) return;  // fd closed by OwnedFd
+    fd.release();
+    socket.non_blocking(true, e);
+    auto connection = std::make_shared<HttpConnection>(dst, std::move(socket), std::move(slot));
+    connection->resume(std::move(buffer), std::move(parser));
+  });
+}
+
+void HttpConnection::close_socket() {
+  if (parked_for_ != nullptr) {
+    const auto session = std::exchange(parked_for_, nullptr)->shared_from_this();
+    session->on_poll_aborted(*this);
+  }
+  if (closed_ && !socket_.is_open()) return;
+  closed_ = true;
+  cancel_timer();
+  boost::system::error_code ec;
+  socket_.close(ec);
+}
+
+void HttpConnection::on_timer() {
+  auto self = shared_from_this();
+  // Idle keep-alive, a slow request, or the end of a lingering close.
+  close_socket();
+}
+
+}  // namespace herald::edge

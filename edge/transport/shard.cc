@@ -1,0 +1,183 @@
+// Shard: event loop, listener, session table, flush batching and timer tick.
+#include "edge/transport/shard.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/socket_base.hpp>
+
+#include "common/log/log.h"
+#include "edge/engineio/eio_session.h"
+#include "edge/transport/http_connection.h"
+
+namespace herald::edge {
+namespace {
+
+// Resolution of the shard's timer wheel: fine enough for the shortest configured timeout.
+std::chrono::milliseconds tick_for(const EdgeConfig& c) {
+  const uint32_t shortest = std::min({c.ping_interval_ms, c.ping_timeout_ms, c.upgrade_timeout_ms});
+  return std::chrono::milliseconds(std::clamp<uint32_t>(shortest / 20, 5, 100));
+}
+
+}  // namespace
+
+Shard::Shard(ServerContext& server, uint32_t index)
+    : server_(server),
+      index_(index),
+      io_(std::make_unique<boost::asio::io_context>(1)),
+      wheel_(tick_for(server.config)),
+      read_buffer_(new char[kReadBufferSize]) {
+  tick_timer_.emplace(io_->get_executor());
+  accept_retry_.emplace(io_->get_executor());
+  iov_.reserve(kMaxIov);
+  headers_.reserve(kMaxIov);
+}
+
+Shard::~Shard() {
+  // Pending handlers own connections whose destructors use the wheel and the counters:
+  // destroy them (with the io_context) while everything else is still alive.
+  flush_list_.clear();
+  sessions_.clear();
+  acceptor_.reset();
+  tick_timer_.reset();
+  accept_retry_.reset();
+  io_.reset();
+}
+
+Status Shard::listen(const Tcp::endpoint& endpoint) {
+  boost::system::error_code ec;
+  acceptor_.emplace(io_->get_executor());
+  acceptor_->open(endpoint.protocol(), ec);
+  if (ec) return unavailable("edge listen: open: " + ec.message());
+  acceptor_->set_option(boost::asio::socket_base::reuse_address(true), ec);
+  const int one = 1;
+  if (::setsockopt(acceptor_->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+    return unavailable("edge listen: SO_REUSEPORT unavailable");
+  }
+  acceptor_->bind(endpoint, ec);
+  if (ec)
+    return unavailable("edge listen: bind " + endpoint.address().to_string() + ":" +
+                       std::to_string(endpoint.port()) + ": " + ec.message());
+  acceptor_->listen(boost::asio::socket_base::max_listen_connections, ec);
+  if (ec) return unavailable("edge listen: listen: " + ec.message());
+  return Status::ok_status();
+}
+
+uint16_t Shard::port() const {
+  boost::system::error_code ec;
+  return acceptor_ ? acceptor_->local_endpoint(ec).port() : 0;
+}
+
+void Shard::start_accepting() {
+  arm_tick();
+  do_accept();
+}
+
+void Shard::run() {
+  auto guard = boost::asio::make_work_guard(*io_);
+  io_->run();
+}
+
+void Shard::do_accept() {
+  if (!acceptor_ || stopping_) return;
+  acceptor_->async_accept([this](const boost::system::error_code& ec, TcpSocket socket) {
+    on_accept(ec, std::move(socket));
+  });
+}
+
+void Shard::on_accept(const boost::system::error_code& ec, TcpSocket socket) {
+  if (ec == boost::asio::error::operation_aborted || stopping_) return;
+  if (ec) {
+    // EMFILE and friends: back off instead of spinning on the same error.
+    log::write_limited("edge.accept", 1, log::Level::kWarn, "edge", "accept failed",
+                       {{"error", ec.message()}, {"shard", index_}});
+    accept_retry_->expires_after(std::chrono::milliseconds(50));
+    accept_retry_->async_wait([this](const boost::system::error_code& e) {
+      if (!e) do_accept();
+    });
+    return;
+  }
+  if (server_.connections.fetch_add(1, std::memory_order_relaxed) >= server_.max_tcp_connections) {
+    server_.connections.fetch_sub(1, std::memory_order_relaxed);
+    ShardCounters::add(counters_.connections_refused);
+    boost::system::error_code ignored;
+    socket.close(ignored);
+  } else {
+    adopt(std::move(socket), ConnectionSlot(&server_));
+  }
+  do_accept();
+}
+
+void Shard::adopt(TcpSocket socket, ConnectionSlot slot) {
+  boost::system::error_code ec;
+  socket.set_option(Tcp::no_delay(true), ec);
+  socket.non_blocking(true, ec);
+  auto connection = std::make_shared<HttpConnection>(*this, std::move(socket), std::move(slot));
+  connection->start();
+}
+
+void Shard::arm_tick() {
+  tick_timer_->expires_after(wheel_.tick());
+  tick_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    wheel_.advance(std::chrono::steady_clock::now());
+    arm_tick();
+  });
+}
+
+EioSession* Shard::find_session(std::string_view sid) {
+  auto it = sessions_.find(sid);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void Shard::add_session(const std::shared_ptr<EioSession>& session) {
+  sessions_.emplace(std::string_view(session->id()), session);
+  server_.sessions.fetch_add(1, std::memory_order_relaxed);
+  ShardCounters::add(counters_.sessions);
+  ShardCounters::add(counters_.sessions_opened);
+}
+
+void Shard::remove_session(const EioSession& session) {
+  auto it = sessions_.find(std::string_view(session.id()));
+  if (it == sessions_.end() || it->second.get() != &session) return;
+  sessions_.erase(it);
+  server_.sessions.fetch_sub(1, std::memory_order_relaxed);
+  ShardCounters::sub(counters_.sessions);
+}
+
+void Shard::schedule_flush(std::shared_ptr<EioSession> session) {
+  if (session->flush_scheduled) return;
+  session->flush_scheduled = true;
+  flush_list_.push_back(std::move(session));
+  if (flush_list_.size() == 1) boost::asio::post(*io_, [this] { run_flushes(); });
+}
+
+void Shard::run_flushes() {
+  std::vector<std::shared_ptr<EioSession>> list;
+  list.swap(flush_list_);
+  for (auto& session : list) {
+    session->flush_scheduled = false;
+    session->flush();
+  }
+  // Reuse the list's storage next time unless it grew large.
+  list.clear();
+  if (flush_list_.empty() && list.capacity() <= 4096) flush_list_.swap(list);
+}
+
+void Shard::shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  boost::system::error_code ec;
+  if (acceptor_) acceptor_->close(ec);
+  tick_timer_->cancel();
+  accept_retry_->cancel();
+  // Copy: shutdown_now() removes each session from the table.
+  std::vector<std::shared_ptr<EioSession>> all;
+  all.reserve(sessions_.size());
+  for (auto& [sid, session] : sessions_) all.push_back(session);
+  for (auto& session : all) session->shutdown_now();
+  io_->stop();
+}
+
+}  // namespace herald::edge

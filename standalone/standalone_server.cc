@@ -1,0 +1,144 @@
+// StandaloneServer assembly: bus → broker (own thread) → API server → in-process link → edge →
+// admin endpoint; torn down in reverse.
+#include "standalone/standalone_server.h"
+
+#include <prometheus/registry.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <thread>
+
+#include "broker/api/api_server.h"
+#include "broker/core/broker.h"
+#include "common/admin/admin_server.h"
+#include "common/bus/bus.h"
+#include "common/log/log.h"
+#include "edge/edge.h"
+#include "standalone/in_process_link.h"
+
+namespace herald::standalone {
+
+Status read_standalone_config(config::ConfigReader& reader, StandaloneConfig* out) {
+  config::read_common_config(reader, &out->common);
+  edge::read_edge_config(reader, &out->edge);
+  broker::read_broker_config(reader, &out->broker);
+  if (Status s = reader.finish(); !s.ok()) return s;
+  if (out->common.bus.type != "inprocess") {
+    return invalid_argument(
+        "bus.type: the standalone herald process uses the in-process bus; run herald-edge and "
+        "herald-broker for a NATS cluster");
+  }
+  return Status::ok_status();
+}
+
+namespace {
+
+class StandaloneServerImpl final : public StandaloneServer {
+ public:
+  explicit StandaloneServerImpl(StandaloneConfig config) : config_(std::move(config)) {}
+  ~StandaloneServerImpl() override { stop(); }
+
+  Status start() {
+    const auto& common = config_.common;
+    bus_ = bus::make_in_process_bus();
+
+    broker::BrokerOptions bopts;
+    bopts.broker_id = common.node.id;
+    bopts.cluster_prefix = common.node.cluster_prefix;
+    bopts.policy = config_.broker.policy;
+    bopts.on_expiry = config_.broker.auth.on_expiry;
+    bopts.grace_s = config_.broker.auth.grace_s;
+    bopts.api = config_.broker.api;
+    bopts.heartbeat_interval_ms = common.bus.heartbeat_interval_ms;
+    bopts.heartbeat_timeout_ms = common.bus.heartbeat_timeout_ms;
+    if (config_.broker.auth.has_keys()) {
+      auto verifier = auth::JwtVerifier::create(config_.broker.auth.jwt);
+      if (!verifier.ok()) return verifier.status();
+      bopts.verifier = std::shared_ptr<const auth::JwtVerifier>(std::move(verifier).value());
+    }
+    broker_ = broker::Broker::create(broker_io_, *bus_, std::move(bopts));
+    broker_thread_ = std::thread([this] { broker_io_.run(); });
+    broker_->start();
+
+    broker::api::ApiServerOptions api_opts;
+    api_opts.listen = config_.broker.grpc_listen;
+    api_opts.bearer_tokens = config_.broker.api.bearer_tokens;
+    api_opts.max_message_bytes = config_.broker.api.max_message_bytes;
+    auto api = broker::api::ApiServer::start(api_opts, broker_);
+    if (!api.ok()) return api.status();
+    api_ = std::move(api).value();
+
+    link_ = std::make_unique<InProcessLink>(broker_, common.node.id);
+
+    edge::EdgeOptions eopts;
+    eopts.config = config_.edge;
+    eopts.edge_id = common.node.id;
+    eopts.cluster_prefix = common.node.cluster_prefix;
+    eopts.heartbeat_interval_ms = common.bus.heartbeat_interval_ms;
+    auto edge = edge::Edge::create(std::move(eopts), link_->broker_link(), *bus_);
+    if (!edge.ok()) return edge.status();
+    edge_ = std::move(edge).value();
+    edge_->start();
+
+    if (!common.admin.listen.empty()) {
+      auto health = std::make_shared<admin::HealthRegistry>();
+      health->add("edge", [] { return admin::CheckResult{admin::Readiness::kReady, ""}; });
+      auto admin = admin::AdminServer::start(common.admin.listen, registry_, health);
+      if (!admin.ok()) return admin.status();
+      admin_ = std::move(admin).value();
+    }
+    return Status::ok_status();
+  }
+
+  uint16_t socketio_port() const override { return edge_ ? edge_->port() : 0; }
+  uint16_t grpc_port() const override { return api_ ? static_cast<uint16_t>(api_->port()) : 0; }
+  uint16_t admin_port() const override { return admin_ ? admin_->port() : 0; }
+
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    // Clients first (their SessionClose reach the broker), then callers, then the broker.
+    if (edge_) edge_->stop();
+    if (broker_) broker_->stop();
+    if (api_) api_->shutdown();
+    if (link_) link_->close();
+    if (admin_) admin_->stop();
+    work_.reset();
+    if (broker_thread_.joinable()) {
+      broker_io_.stop();
+      broker_thread_.join();
+    }
+    edge_.reset();
+    link_.reset();
+    api_.reset();
+    broker_.reset();
+  }
+
+ private:
+  StandaloneConfig config_;
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<bus::Bus> bus_;
+  boost::asio::io_context broker_io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(broker_io_);
+  std::thread broker_thread_;
+  std::shared_ptr<broker::Broker> broker_;
+  std::unique_ptr<broker::api::ApiServer> api_;
+  std::unique_ptr<InProcessLink> link_;
+  std::unique_ptr<edge::Edge> edge_;
+  std::unique_ptr<admin::AdminServer> admin_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<StandaloneServer>> StandaloneServer::start(StandaloneConfig config) {
+  auto server = std::make_unique<StandaloneServerImpl>(std::move(config));
+  if (Status s = server->start(); !s.ok()) {
+    server->stop();
+    return s;
+  }
+  return std::unique_ptr<StandaloneServer>(std::move(server));
+}
+
+}  // namespace herald::standalone
