@@ -35,6 +35,7 @@ void read_edge_config(config::ConfigReader& r, EdgeConfig* out) {
   r.read("edge.cors.max_age_s", &out->cors.max_age_s, 0, 86400);
   r.read("edge.static_path", &out->static_path);
   r.read("edge.static_dir", &out->static_dir);
+  r.read("edge.brokers", &out->brokers);
 }
 
 }  // namespace herald::edge

@@ -39,6 +39,9 @@ struct EdgeConfig {
   CorsConfig cors;
   std::string static_path = "";           // e.g. "/demo/"; "" disables static files
   std::string static_dir = "";
+  // Cluster mode: EdgeLink addresses ("host:port") of brokers to keep a stream to. Brokers are
+  // also discovered from their heartbeats on the bus, so this may be empty.
+  std::vector<std::string> brokers;
 };
 
 void read_edge_config(config::ConfigReader& reader, EdgeConfig* out);

@@ -116,6 +116,10 @@ void EioSession::respond_poll() {
   bool close_sent = false;
   for (; taken < poll_queue_.size(); ++taken) {
     const OutItem& item = poll_queue_[taken];
+    // Like engine.io's close-after-drain, the close packet travels alone in the next response:
+    // socket.io-client handles decoded packets on the next tick, so a DISCONNECT sharing a
+    // payload with the close packet would be overtaken by "transport close".
+    if (taken > 0 && item.is_close_packet()) break;
     const std::size_t before = body.size();
     if (taken > 0) body += eio::kRecordSeparator;
     if (item.kind == OutItem::Kind::kMessage) {

@@ -222,10 +222,10 @@ const routes = {
   'POST /disconnect': async (b) => {
     const targets = await selectSockets(b);
     // close=false: namespace DISCONNECT packet (client: "io server disconnect", no reconnection).
-    // close=true: drop the Engine.IO connection without DISCONNECT packets (client: "transport
-    // close", then socket.io-client reconnects by itself), as when a server drains.
+    // close=true: Socket.IO's disconnectSockets(true): DISCONNECT for every namespace of the
+    // connection, then the Engine.IO connection is closed (client: "io server disconnect").
     for (const s of targets) {
-      if (b.close) s.conn.close();
+      if (b.close) s.disconnect(true);
       else s.disconnect();
     }
     return { sockets: targets.length };

@@ -1,0 +1,248 @@
+// EdgeLink: sessions over the gRPC stream, batching, failover with resume, and the no-broker path.
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "broker/broker_config.h"
+#include "broker/core/broker.h"
+#include "broker/edgelink/edgelink_server.h"
+#include "broker/policy/policy.h"
+#include "common/bus/bus.h"
+#include "edge/edgelink/grpc_broker_link.h"
+
+namespace herald {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One broker on its own thread with an EdgeLink server on a free port.
+struct TestBroker {
+  explicit TestBroker(bus::Bus& bus, std::string id) {
+    broker::BrokerOptions options;
+    options.broker_id = id;
+    auto policy = policy::parse_policy_document(
+        "namespaces:\n  /:\n    auth: none\n    rooms: {join_allowed: ['room:*']}\n"
+        "    events:\n      join: {action: join, room: '{args.room}'}\n");
+    EXPECT_TRUE(policy.ok()) << policy.status().message();
+    options.policy = std::make_shared<const policy::PolicySet>(std::move(policy).value());
+    b = broker::Broker::create(io, bus, std::move(options));
+    thread = std::thread([this] { io.run(); });
+    b->start();
+    broker::edgelink::EdgeLinkServerOptions link;
+    link.listen = "127.0.0.1:0";
+    auto s = broker::edgelink::EdgeLinkServer::start(link, b);
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    server = std::move(s.value());
+    address = "127.0.0.1:" + std::to_string(server->port());
+  }
+  ~TestBroker() { stop(); }
+  void stop() {
+    if (!thread.joinable()) return;
+    server->shutdown(500ms);
+    b->stop();
+    work.reset();
+    boost::asio::post(io, [this] { io.stop(); });
+    thread.join();
+  }
+  size_t sessions() {
+    std::promise<size_t> p;
+    boost::asio::post(io, [&] { p.set_value(b->session_count()); });
+    return p.get_future().get();
+  }
+  std::vector<std::string> rooms(const std::string& socket) {
+    std::promise<std::vector<std::string>> p;
+    boost::asio::post(io, [&] { p.set_value(b->session_rooms(socket)); });
+    return p.get_future().get();
+  }
+
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{io.get_executor()};
+  std::thread thread;
+  std::shared_ptr<broker::Broker> b;
+  std::unique_ptr<broker::edgelink::EdgeLinkServer> server;
+  std::string address;
+};
+
+// Collects what the link hands to the edge.
+struct Inbox {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<internal::BrokerToEdge> messages;
+  void push(internal::BrokerToEdge m) {
+    std::lock_guard lock(mu);
+    messages.push_back(std::move(m));
+    cv.notify_all();
+  }
+  // Waits until pred(messages) holds.
+  template <typename Pred>
+  bool wait(Pred pred, std::chrono::milliseconds timeout = 5s) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, timeout, [&] { return pred(messages); });
+  }
+  size_t count(internal::BrokerToEdge::KindCase kind) {
+    std::lock_guard lock(mu);
+    size_t n = 0;
+    for (auto& m : messages) n += m.kind_case() == kind;
+    return n;
+  }
+};
+
+size_t count_kind(const std::vector<internal::BrokerToEdge>& v,
+                  internal::BrokerToEdge::KindCase k) {
+  size_t n = 0;
+  for (auto& m : v) n += m.kind_case() == k;
+  return n;
+}
+
+internal::EdgeToBroker open(const std::string& id) {
+  internal::EdgeToBroker m;
+  m.mutable_open()->set_socket_id(id);
+  m.mutable_open()->set_ns("/");
+  return m;
+}
+
+internal::EdgeToBroker event(const std::string& id, const std::string& name, uint64_t ack) {
+  internal::EdgeToBroker m;
+  internal::ClientEvent* e = m.mutable_event();
+  e->set_socket_id(id);
+  e->set_ns("/");
+  e->set_event(name);
+  e->set_args_json("[]");
+  e->set_wants_ack(true);
+  e->set_ack_id(ack);
+  return m;
+}
+
+edge::GrpcBrokerLinkOptions link_options(std::vector<std::string> brokers) {
+  edge::GrpcBrokerLinkOptions o;
+  o.edge_id = "edge-test";
+  o.version = "test";
+  o.brokers = std::move(brokers);
+  o.discover_from_bus = false;
+  o.reconnect_min_ms = 50;
+  o.reconnect_max_ms = 200;
+  o.unpinned_timeout_ms = 300;
+  return o;
+}
+
+bool wait_until(const std::function<bool()>& f, std::chrono::milliseconds timeout = 5s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (f()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return f();
+}
+
+TEST(EdgeLink, OpensSessionsAndAnswersEventsOverTheStream) {
+  auto bus = bus::make_in_process_bus();
+  TestBroker broker(*bus, "b1");
+  Inbox inbox;
+  edge::GrpcBrokerLink link(link_options({broker.address}), nullptr);
+  link.set_receiver([&](internal::BrokerToEdge m) { inbox.push(std::move(m)); });
+  link.start();
+  ASSERT_TRUE(wait_until([&] { return link.live_brokers() == 1; }));
+
+  constexpr int kSessions = 50;
+  for (int i = 0; i < kSessions; ++i) link.send(open("s" + std::to_string(i)));
+  ASSERT_TRUE(inbox.wait(
+      [](auto& v) { return count_kind(v, internal::BrokerToEdge::kAccepted) == kSessions; }));
+  EXPECT_EQ(broker.sessions(), static_cast<size_t>(kSessions));
+
+  link.send(event("s1", "no-such-event", 7));
+  ASSERT_TRUE(
+      inbox.wait([](auto& v) { return count_kind(v, internal::BrokerToEdge::kVerdict) == 1; }));
+  {
+    std::lock_guard lock(inbox.mu);
+    const auto& v = inbox.messages.back().verdict();
+    EXPECT_EQ(v.socket_id(), "s1");
+    EXPECT_EQ(v.ack_id(), 7u);
+    EXPECT_FALSE(v.error().code().empty());
+  }
+  // Opens sent back to back were coalesced into fewer batches than messages.
+  edge::GrpcBrokerLinkStats stats = link.stats();
+  EXPECT_EQ(stats.messages_sent, static_cast<uint64_t>(kSessions + 1));
+  EXPECT_LT(stats.batches_sent, stats.messages_sent);
+
+  internal::EdgeToBroker close;
+  close.mutable_close()->set_socket_id("s1");
+  close.mutable_close()->set_reason("client namespace disconnect");
+  link.send(std::move(close));
+  EXPECT_TRUE(wait_until([&] { return broker.sessions() == kSessions - 1; }));
+  link.stop();
+  // The stream's end drops the edge's sessions at the broker.
+  EXPECT_TRUE(wait_until([&] { return broker.sessions() == 0; }));
+}
+
+TEST(EdgeLink, BrokerLossResumesSessionsOnAnotherBrokerWithTheirRooms) {
+  auto bus = bus::make_in_process_bus();
+  TestBroker b1(*bus, "b1");
+  TestBroker b2(*bus, "b2");
+  Inbox inbox;
+  edge::GrpcBrokerLink link(link_options({b1.address, b2.address}), nullptr);
+  link.set_receiver([&](internal::BrokerToEdge m) { inbox.push(std::move(m)); });
+  link.start();
+  ASSERT_TRUE(wait_until([&] { return link.live_brokers() == 2; }));
+
+  constexpr int kSessions = 40;
+  for (int i = 0; i < kSessions; ++i) link.send(open("r" + std::to_string(i)));
+  ASSERT_TRUE(inbox.wait(
+      [](auto& v) { return count_kind(v, internal::BrokerToEdge::kAccepted) == kSessions; }));
+  const size_t on_b1 = b1.sessions();
+  ASSERT_GT(on_b1, 0u);
+  ASSERT_GT(b2.sessions(), 0u);
+  ASSERT_EQ(on_b1 + b2.sessions(), static_cast<size_t>(kSessions));
+
+  // Rooms joined after connect (a client "join" event: the broker answers with a RoomChange on
+  // the stream, which the link records) ride along in the resume.
+  for (int i = 0; i < kSessions; ++i) {
+    internal::EdgeToBroker join = event("r" + std::to_string(i), "join", 100 + i);
+    join.mutable_event()->set_args_json(R"([{"room":"room:kept"}])");
+    link.send(std::move(join));
+  }
+  ASSERT_TRUE(inbox.wait(
+      [](auto& v) { return count_kind(v, internal::BrokerToEdge::kRooms) == kSessions; }));
+
+  b1.stop();  // graceful: the stream ends with UNAVAILABLE; sessions move to b2
+  ASSERT_TRUE(wait_until([&] { return b2.sessions() == static_cast<size_t>(kSessions); }))
+      << "b2 has " << b2.sessions();
+  ASSERT_TRUE(wait_until([&] { return link.stats().resumes_accepted == on_b1; }));
+  EXPECT_EQ(inbox.count(internal::BrokerToEdge::kAccepted), static_cast<size_t>(kSessions))
+      << "resumes must not reach the edge as new accepts";
+  EXPECT_EQ(inbox.count(internal::BrokerToEdge::kDisconnect), 0u);
+  EXPECT_EQ(link.stats().sessions_repinned, on_b1);
+  for (int i = 0; i < kSessions; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    EXPECT_TRUE(wait_until([&] {
+      auto rooms = b2.rooms(id);
+      return std::find(rooms.begin(), rooms.end(), "room:kept") != rooms.end();
+    })) << id
+        << " lost room:kept in the failover";
+  }
+  link.stop();
+}
+
+TEST(EdgeLink, WithoutABrokerEventsAndConnectsFailUnavailable) {
+  Inbox inbox;
+  edge::GrpcBrokerLink link(link_options({"127.0.0.1:1"}), nullptr);
+  link.set_receiver([&](internal::BrokerToEdge m) { inbox.push(std::move(m)); });
+  link.start();
+  link.send(open("lonely"));
+  link.send(event("lonely", "hello", 3));
+  ASSERT_TRUE(inbox.wait([](auto& v) { return v.size() == 2; }, 3s));
+  std::lock_guard lock(inbox.mu);
+  ASSERT_EQ(inbox.messages[0].kind_case(), internal::BrokerToEdge::kVerdict);
+  EXPECT_EQ(inbox.messages[0].verdict().error().code(), "UNAVAILABLE");
+  EXPECT_EQ(inbox.messages[0].verdict().ack_id(), 3u);
+  ASSERT_EQ(inbox.messages[1].kind_case(), internal::BrokerToEdge::kRejected);
+  EXPECT_EQ(inbox.messages[1].rejected().error().code(), "UNAVAILABLE");
+}
+
+}  // namespace
+}  // namespace herald
