@@ -1,0 +1,254 @@
+// Benchmark runner: runs each scenario against Herald and the reference Node.js Socket.IO server in
+// the same run, writes tests/bench/results/<timestamp>.json and .md, and prints the comparison
+// table (Herald/Node per metric). scripts/bench builds and calls it; see docs/benchmarks.md.
+//
+//   node tests/bench/run.mjs [scenario...] [--quick] [--servers herald,node] [--bin-dir DIR]
+//                            [--out FILE.json] [--loadgen PATH (default: BIN_DIR/tests/bench/)]
+// Scenarios: connect fanout echo push cluster (default: all five) and connect100k (on demand).
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { availableParallelism, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  repoRoot, pinning, startReference, startHerald, startEchoService, startRedis, runLoadgen,
+  heraldBinary, writeJson,
+} from './lib.mjs';
+
+const argv = process.argv.slice(2);
+const opt = { quick: false, servers: ['herald', 'node'], binDir: join(repoRoot, 'build/release'), out: null };
+const scenarios = [];
+for (let i = 0; i < argv.length; ++i) {
+  const a = argv[i];
+  if (a === '--quick') opt.quick = true;
+  else if (a === '--servers') opt.servers = argv[++i].split(',');
+  else if (a === '--bin-dir') opt.binDir = resolve(argv[++i]);
+  else if (a === '--out') opt.out = resolve(argv[++i]);
+  else if (a === '--loadgen') opt.loadgen = resolve(argv[++i]);
+  else if (a.startsWith('-')) { console.error(`unknown option ${a}`); process.exit(2); }
+  else scenarios.push(a);
+}
+const ALL = ['connect', 'fanout', 'echo', 'push', 'cluster'];
+const KNOWN = [...ALL, 'connect100k'];
+if (scenarios.length === 0) scenarios.push(...ALL);
+for (const s of scenarios) {
+  if (!KNOWN.includes(s)) { console.error(`unknown scenario ${s} (known: ${KNOWN.join(' ')})`); process.exit(2); }
+}
+
+const loadgen = opt.loadgen ?? heraldBinary(opt.binDir, 'tests/bench/herald-loadgen');
+if (!loadgen) { console.error(`herald-loadgen not built in ${opt.binDir}`); process.exit(1); }
+
+// Sizes: full and --quick (the whole quick run stays under 3 minutes).
+const Q = opt.quick;
+const size = {
+  connect: { connections: Q ? 2000 : 10000, hold: Q ? 2 : 10 },
+  connect100k: { connections: 100000, hold: 15, srcIps: 8 },
+  fanout: { receivers: Q ? 200 : 1000, duration: Q ? 2 : 10, rate: 100, window: 8 },
+  echo: { clients: 50, duration: Q ? 2 : 10 },
+  push: { receivers: Q ? 200 : 1000, duration: Q ? 2 : 10, rate: 100, window: 8 },
+  cluster: { receivers: Q ? 200 : 1000, duration: Q ? 2 : 10, rate: 100, window: 8 },
+};
+
+const log = (...a) => console.error('[bench]', ...a);
+
+// --- one scenario against one server ------------------------------------------------------------
+
+async function withServers(starters, fn) {
+  const started = [];
+  try {
+    for (const s of starters) started.push(await s(started));
+    return await fn(started);
+  } finally {
+    for (const s of started.reverse()) await s.stop().catch(() => {});
+  }
+}
+
+// The hard RLIMIT_NOFILE this process (and so the servers and loadgen it starts) can reach.
+function openFileLimit() {
+  const m = /Max open files\s+\S+\s+(\S+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return m ? (m[1] === 'unlimited' ? Infinity : Number(m[1])) : 0;
+}
+
+const pidArgs = (pids) => pids.flatMap((p) => ['--pid', String(p)]);
+const fanoutArgs = (z) => ['--receivers', String(z.receivers), '--mode', 'both', '--rate', String(z.rate),
+  '--duration-s', String(z.duration), '--window', String(z.window)];
+
+async function runOne(scenario, server) {
+  const startMain = server === 'herald' ? () => startHerald(opt.binDir) : () => startReference();
+  switch (scenario) {
+    case 'connect':
+    case 'connect100k': {
+      const z = size[scenario];
+      const limit = openFileLimit();
+      if (limit < z.connections + 1024) {
+        return { unavailable: `open-file limit ${limit} < ${z.connections + 1024} (raise the hard limit: ` +
+          'ulimit -Hn needs CAP_SYS_RESOURCE, or LimitNOFILE / docker --ulimit nofile=1048576)' };
+      }
+      return withServers([startMain], ([s]) => runLoadgen(loadgen, ['--scenario', 'connect', '--url', s.url,
+        '--connections', String(z.connections), '--hold-s', String(z.hold), '--src-ips', String(z.srcIps ?? 2),
+        '--mem-pid', String(s.pid), ...pidArgs(s.pids), '--timeout-s', '300']));
+    }
+    case 'fanout':
+      return withServers([startMain], ([s]) => runLoadgen(loadgen, ['--scenario', 'fanout', '--url', s.url,
+        ...fanoutArgs(size.fanout), ...pidArgs(s.pids)]));
+    case 'push':
+      return withServers([startMain], ([s]) => runLoadgen(loadgen, ['--scenario', 'push', '--url', s.url,
+        '--grpc', s.grpc, ...fanoutArgs(size.push), ...pidArgs(s.pids)]));
+    case 'echo': {
+      const starters = [startMain];
+      if (server === 'herald') starters.push(([h]) => startEchoService(opt.binDir, h.grpc));
+      return withServers(starters, (ss) => runLoadgen(loadgen, ['--scenario', 'echo', '--url', ss[0].url,
+        '--clients', String(size.echo.clients), '--duration-s', String(size.echo.duration),
+        ...pidArgs(ss.flatMap((s) => s.pids ?? [s.pid]))]));
+    }
+    case 'cluster': {
+      if (server === 'herald') {
+        // TODO(cluster): herald-edge / herald-broker are landing (docs/cluster.md, scripts/cluster).
+        // Start nats-server on a free port, one herald-broker and two herald-edges with
+        // herald-bench.yaml + `--set bus.type=nats` (+ the NATS URL and broker EdgeLink address;
+        // ready lines "herald-broker ready" / "herald-edge ready"), pass both edges' URLs and every
+        // PID (edges, broker, nats-server) to the loadgen — exactly like the Node side below —
+        // and add herald-edge herald-broker to scripts/bench's build targets.
+        return { unavailable: 'Herald cluster mode (herald-edge + herald-broker + NATS) is not built yet' };
+      }
+      return withServers([
+        () => startRedis(),
+        ([r]) => startReference({ redisUrl: r.url, grpc: false }),
+        ([r]) => startReference({ redisUrl: r.url, grpc: false }),
+      ], ([r, a, b]) => runLoadgen(loadgen, ['--scenario', 'fanout', '--url', a.url, '--url', b.url,
+        ...fanoutArgs(size.cluster), ...pidArgs([...a.pids, ...b.pids, ...r.pids])]));
+    }
+    default:
+      throw new Error(`unknown scenario ${scenario}`);
+  }
+}
+
+// --- the comparison table -----------------------------------------------------------------------
+
+const get = (obj, path) => path.split('.').reduce((o, k) => (o == null ? undefined : o[k]), obj);
+const KiB = (b) => (b == null ? undefined : b / 1024);
+
+// [scenario, label, path into loadgen "results", unit, better, target, transform]
+const METRICS = [
+  ['connect', 'connect rate', 'connect_rate_per_s', '/s', 'higher', 'ratio ≥ 4×'],
+  ['connect', 'connections per server CPU-s', 'connections_per_server_cpu_s', '/CPU-s', 'higher', ''],
+  ['connect', 'handshake p50 (EIO open → CONNECT ack)', 'handshake_latency.p50_us', 'µs', 'lower', ''],
+  ['connect', 'handshake p99', 'handshake_latency.p99_us', 'µs', 'lower', ''],
+  ['connect', 'idle memory per connection (RSS slope)', 'memory.per_connection_slope_bytes', 'KiB', 'lower', '≤ 2 KiB (Node ≈ 14)', KiB],
+  ['connect', 'idle memory per connection (ΔRSS / C)', 'memory.per_connection_delta_bytes', 'KiB', 'lower', '≤ 2 KiB', KiB],
+  ['connect100k', 'connect rate (100k)', 'connect_rate_per_s', '/s', 'higher', ''],
+  ['connect100k', 'RSS with 100k idle connections', 'memory.rss_after_mib', 'MiB', 'lower', '≤ 400 MiB'],
+  ['connect100k', 'idle memory per connection (RSS slope)', 'memory.per_connection_slope_bytes', 'KiB', 'lower', '≤ 2 KiB', KiB],
+  ['fanout', 'saturated deliveries/s', 'phases.saturated.deliveries_per_s', '/s', 'higher', ''],
+  ['fanout', 'saturated deliveries per server CPU-s', 'phases.saturated.deliveries_per_server_cpu_s', '/CPU-s', 'higher', 'ratio ≥ 10×'],
+  ['fanout', 'saturated latency p99', 'phases.saturated.latency.p99_us', 'µs', 'lower', ''],
+  ['fanout', '100 msg/s latency p50', 'phases.rate.latency.p50_us', 'µs', 'lower', ''],
+  ['fanout', '100 msg/s latency p99', 'phases.rate.latency.p99_us', 'µs', 'lower', 'Herald ≤ 1000 µs'],
+  ['fanout', '100 msg/s latency p99.9', 'phases.rate.latency.p999_us', 'µs', 'lower', ''],
+  ['fanout', 'lost deliveries (both phases)', null, '', 'lower', '0'],
+  ['echo', 'RTTs/s', 'measured.rtts_per_s', '/s', 'higher', ''],
+  ['echo', 'RTTs per server CPU-s', 'measured.rtts_per_server_cpu_s', '/CPU-s', 'higher', 'ratio ≥ 3×'],
+  ['echo', 'RTT p50', 'measured.rtt.p50_us', 'µs', 'lower', ''],
+  ['echo', 'RTT p99', 'measured.rtt.p99_us', 'µs', 'lower', 'Herald ≤ Node'],
+  ['push', 'Broadcast deliveries/s (saturated)', 'phases.saturated.deliveries_per_s', '/s', 'higher', ''],
+  ['push', 'Broadcast deliveries per server CPU-s', 'phases.saturated.deliveries_per_server_cpu_s', '/CPU-s', 'higher', ''],
+  ['push', 'Broadcast 100/s latency p99', 'phases.rate.latency.p99_us', 'µs', 'lower', ''],
+  ['cluster', 'saturated deliveries/s (2 nodes)', 'phases.saturated.deliveries_per_s', '/s', 'higher', ''],
+  ['cluster', 'saturated deliveries per CPU-s (all processes)', 'phases.saturated.deliveries_per_server_cpu_s', '/CPU-s', 'higher', 'ratio ≥ 8×'],
+  ['cluster', '100 msg/s latency p99', 'phases.rate.latency.p99_us', 'µs', 'lower', ''],
+];
+
+function metricValue(run, path, transform) {
+  if (!run || run.unavailable || run.error) return undefined;
+  const r = run.results;
+  if (path === null) {  // lost deliveries over both phases
+    const ph = r?.phases;
+    if (!ph) return undefined;
+    return Object.values(ph).reduce((n, p) => n + (p.lost ?? 0), 0);
+  }
+  const v = get(r, path);
+  if (typeof v !== 'number') return undefined;
+  return transform ? transform(v) : v;
+}
+
+const fmt = (v) => {
+  if (v === undefined) return 'n/a';
+  if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString('en-US');
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+};
+
+function buildTable(runs) {
+  const rows = [];
+  for (const [scenario, label, path, unit, better, target, transform] of METRICS) {
+    if (!runs[scenario]) continue;
+    const h = metricValue(runs[scenario].herald, path, transform);
+    const n = metricValue(runs[scenario].node, path, transform);
+    const ratio = h !== undefined && n !== undefined && n !== 0 ? h / n : undefined;
+    rows.push({ scenario, metric: label, unit, better, herald: h, node: n, ratio, target });
+  }
+  return rows;
+}
+
+function markdown(rows, runs) {
+  const lines = ['| scenario | metric | unit | Herald | Node | Herald/Node | target |',
+    '|---|---|---|---:|---:|---:|---|'];
+  for (const r of rows) {
+    lines.push(`| ${r.scenario} | ${r.metric} | ${r.unit} | ${fmt(r.herald)} | ${fmt(r.node)} | ` +
+      `${r.ratio === undefined ? 'n/a' : r.ratio.toFixed(2) + '×'} | ${r.target} |`);
+  }
+  const notes = [];
+  for (const [scenario, bySrv] of Object.entries(runs)) {
+    for (const [srv, run] of Object.entries(bySrv)) {
+      if (run?.unavailable) notes.push(`- ${scenario} / ${srv}: not available — ${run.unavailable}`);
+      else if (run?.error) notes.push(`- ${scenario} / ${srv}: failed — ${String(run.error).split('\n')[0]}`);
+      else if (run?.results?.error) notes.push(`- ${scenario} / ${srv}: ${run.results.error}`);
+    }
+  }
+  return lines.join('\n') + (notes.length ? `\n\n${notes.join('\n')}` : '') + '\n';
+}
+
+// --- main -----------------------------------------------------------------------------------------
+
+const started = new Date();
+const runs = {};
+for (const scenario of scenarios) {
+  runs[scenario] = {};
+  for (const server of opt.servers) {
+    if (server === 'herald' && !heraldBinary(opt.binDir, 'standalone/herald')) {
+      runs[scenario][server] = { unavailable: `${opt.binDir}/standalone/herald is not built` };
+      log(`${scenario} / ${server}: not available (no binary)`);
+      continue;
+    }
+    log(`${scenario} / ${server} ...`);
+    const t0 = Date.now();
+    try {
+      runs[scenario][server] = await runOne(scenario, server);
+    } catch (e) {
+      runs[scenario][server] = { error: String(e.message ?? e) };
+    }
+    const r = runs[scenario][server];
+    log(`${scenario} / ${server}: ${r.unavailable ? 'not available' : r.error ? 'FAILED ' + r.error.split('\n')[0] : 'done'} ` +
+      `in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+}
+
+const rows = buildTable(runs);
+const md = markdown(rows, runs);
+const stamp = started.toISOString().replace(/[:.]/g, '-');
+const outJson = opt.out ?? join(repoRoot, 'tests/bench/results', `${stamp}.json`);
+mkdirSync(resolve(outJson, '..'), { recursive: true });
+writeJson(outJson, {
+  started: started.toISOString(),
+  finished: new Date().toISOString(),
+  quick: opt.quick,
+  scenarios,
+  sizes: Object.fromEntries(scenarios.map((s) => [s, size[s]])),
+  host: { cores: availableParallelism(), kernel: release(), node: process.version },
+  pinning,
+  runs,
+  table: rows,
+});
+writeFileSync(outJson.replace(/\.json$/, '.md'), md);
+console.log(md);
+log(`results: ${outJson}`);
+const failed = Object.values(runs).some((by) => Object.values(by).some((r) => r?.error));
+process.exit(failed ? 1 : 0);
