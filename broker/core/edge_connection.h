@@ -10,8 +10,10 @@ namespace herald::broker {
 class EdgeConnection {
  public:
   virtual ~EdgeConnection() = default;
+  // The edge's node id (EdgeHello.edge_id); stable for the connection's life.
   virtual const std::string& edge_id() const = 0;
-  // Thread-safe, never blocks; messages arrive at the edge in the order sent.
+  // Thread-safe, never blocks; messages arrive at the edge in the order sent. The broker calls it
+  // only from its own thread. Messages sent after the connection closed are dropped.
   virtual void send(internal::BrokerToEdge message) = 0;
 };
 

@@ -1,0 +1,274 @@
+// herald.v1.Realtime: unary calls finished from the broker thread, HandleEvents bidi reactors.
+#include "broker/api/realtime_service.h"
+
+#include <deque>
+#include <mutex>
+
+#include "common/log/log.h"
+
+namespace herald::broker::api {
+
+namespace {
+
+constexpr std::string_view kLog = "broker.api";
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+grpc::Status to_grpc(const Status& status) {
+  if (status.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), status.message());
+}
+
+grpc::Status CallerAuth::check(const grpc::CallbackServerContext& context) const {
+  if (tokens_.empty()) return grpc::Status::OK;
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end()) {
+    return {grpc::StatusCode::UNAUTHENTICATED, "missing authorization: Bearer <token>"};
+  }
+  std::string_view value(it->second.data(), it->second.size());
+  constexpr std::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size()) {
+    return {grpc::StatusCode::UNAUTHENTICATED, "malformed authorization header"};
+  }
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) {
+      return {grpc::StatusCode::UNAUTHENTICATED, "authorization must use the Bearer scheme"};
+    }
+  }
+  std::string_view presented = value.substr(kScheme.size());
+  bool match = false;
+  for (const std::string& token : tokens_) match |= constant_time_equal(presented, token);
+  if (!match) return {grpc::StatusCode::UNAUTHENTICATED, "unknown bearer token"};
+  return grpc::Status::OK;
+}
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* RealtimeService::unary(grpc::CallbackServerContext* context,
+                                                 const Request* request, Response* response,
+                                                 void (Broker::*method)(Request,
+                                                                        Broker::Done<Response>)) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  grpc::Status allowed = auth_.check(*context);
+  if (!allowed.ok()) {
+    reactor->Finish(allowed);
+    return reactor;
+  }
+  // gRPC keeps `response` alive until Finish; the broker answers on its own thread.
+  ((*broker_).*method)(*request, [reactor, response](Status status, Response result) {
+    if (status.ok()) *response = std::move(result);
+    reactor->Finish(to_grpc(status));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RealtimeService::PushToUser(grpc::CallbackServerContext* context,
+                                                      const v1::PushToUserRequest* request,
+                                                      v1::PushToUserResponse* response) {
+  return unary(context, request, response, &Broker::push_to_user);
+}
+grpc::ServerUnaryReactor* RealtimeService::Broadcast(grpc::CallbackServerContext* context,
+                                                     const v1::BroadcastRequest* request,
+                                                     v1::BroadcastResponse* response) {
+  return unary(context, request, response, &Broker::broadcast);
+}
+grpc::ServerUnaryReactor* RealtimeService::EmitWithAck(grpc::CallbackServerContext* context,
+                                                       const v1::EmitWithAckRequest* request,
+                                                       v1::EmitWithAckResponse* response) {
+  return unary(context, request, response, &Broker::emit_with_ack);
+}
+grpc::ServerUnaryReactor* RealtimeService::JoinRooms(grpc::CallbackServerContext* context,
+                                                     const v1::RoomsRequest* request,
+                                                     v1::RoomsResponse* response) {
+  return unary(context, request, response, &Broker::join_rooms);
+}
+grpc::ServerUnaryReactor* RealtimeService::LeaveRooms(grpc::CallbackServerContext* context,
+                                                      const v1::RoomsRequest* request,
+                                                      v1::RoomsResponse* response) {
+  return unary(context, request, response, &Broker::leave_rooms);
+}
+grpc::ServerUnaryReactor* RealtimeService::Disconnect(grpc::CallbackServerContext* context,
+                                                      const v1::DisconnectRequest* request,
+                                                      v1::DisconnectResponse* response) {
+  return unary(context, request, response, &Broker::disconnect);
+}
+grpc::ServerUnaryReactor* RealtimeService::GetPresence(grpc::CallbackServerContext* context,
+                                                       const v1::GetPresenceRequest* request,
+                                                       v1::GetPresenceResponse* response) {
+  return unary(context, request, response, &Broker::get_presence);
+}
+grpc::ServerUnaryReactor* RealtimeService::ListRoomMembers(
+    grpc::CallbackServerContext* context, const v1::ListRoomMembersRequest* request,
+    v1::ListRoomMembersResponse* response) {
+  return unary(context, request, response, &Broker::list_room_members);
+}
+grpc::ServerUnaryReactor* RealtimeService::Stats(grpc::CallbackServerContext* context,
+                                                 const v1::StatsRequest* request,
+                                                 v1::StatsResponse* response) {
+  return unary(context, request, response, &Broker::stats);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HandleEvents
+
+namespace {
+
+class HandlerReactor;
+
+// The broker's handle on the stream. Outlives the reactor: after OnDone, sends are dropped.
+// One mutex guards the write queue and the finish state, and the reactor pointer itself.
+class HandlerLink final : public HandlerStream, public std::enable_shared_from_this<HandlerLink> {
+ public:
+  explicit HandlerLink(HandlerReactor* reactor) : reactor_(reactor) {}
+
+  void send(v1::ServerMessage message) override;
+  void close(Status status) override { finish(to_grpc(status)); }
+
+  void finish(grpc::Status status);
+  // From OnWriteDone: the front message is written; start the next or finish.
+  void write_done(bool ok);
+  void detach();
+
+ private:
+  // Recursive, and callers hold a reference to *this: a reaction gRPC runs inline from
+  // StartWrite/Finish must neither deadlock nor destroy the link under our feet.
+  std::recursive_mutex mu_;
+  HandlerReactor* reactor_;              // null after OnDone
+  std::deque<v1::ServerMessage> queue_;  // front is being written while writing_
+  bool writing_ = false;
+  bool finishing_ = false;  // no more writes accepted
+  bool finished_ = false;   // Finish called
+  grpc::Status finish_status_;
+};
+
+class HandlerReactor final : public grpc::ServerBidiReactor<v1::HandlerMessage, v1::ServerMessage> {
+ public:
+  HandlerReactor(std::shared_ptr<Broker> broker, const grpc::Status& allowed)
+      : broker_(std::move(broker)), link_(std::make_shared<HandlerLink>(this)) {
+    if (!allowed.ok()) {
+      link_->finish(allowed);
+      return;
+    }
+    StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      // The service half-closed, went away, or the call was cancelled.
+      notify_closed();
+      link_->finish(grpc::Status::OK);
+      return;
+    }
+    broker_->on_handler_message(link_, std::move(incoming_));
+    incoming_.Clear();
+    StartRead(&incoming_);
+  }
+
+  void OnWriteDone(bool ok) override { link_->write_done(ok); }
+
+  void OnDone() override {
+    link_->detach();
+    notify_closed();
+    delete this;
+  }
+
+ private:
+  void notify_closed() {
+    if (closed_notified_) return;
+    closed_notified_ = true;
+    broker_->on_handler_closed(link_);
+  }
+
+  std::shared_ptr<Broker> broker_;
+  std::shared_ptr<HandlerLink> link_;
+  v1::HandlerMessage incoming_;
+  bool closed_notified_ = false;  // touched only by OnReadDone/OnDone, which never overlap
+};
+
+void HandlerLink::send(v1::ServerMessage message) {
+  auto keep = shared_from_this();
+  std::lock_guard lock(mu_);
+  if (reactor_ == nullptr || finishing_) return;
+  if (queue_.size() >= RealtimeService::kMaxHandlerQueue) {
+    HLOG_WARN(kLog, "handler stream too slow: closing", {{"queued", queue_.size()}});
+    finishing_ = true;
+    finish_status_ = {grpc::StatusCode::RESOURCE_EXHAUSTED, "handler too slow"};
+    while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
+    if (!writing_) {
+      finished_ = true;
+      reactor_->Finish(finish_status_);
+    }
+    return;
+  }
+  queue_.push_back(std::move(message));
+  if (!writing_) {
+    writing_ = true;
+    reactor_->StartWrite(&queue_.front());
+  }
+}
+
+void HandlerLink::finish(grpc::Status status) {
+  auto keep = shared_from_this();
+  std::lock_guard lock(mu_);
+  if (reactor_ == nullptr || finishing_) return;
+  finishing_ = true;
+  finish_status_ = std::move(status);
+  if (!writing_) {
+    finished_ = true;
+    reactor_->Finish(finish_status_);
+  }
+}
+
+void HandlerLink::write_done(bool ok) {
+  auto keep = shared_from_this();
+  std::lock_guard lock(mu_);
+  if (!queue_.empty()) queue_.pop_front();
+  writing_ = false;
+  if (reactor_ == nullptr) return;
+  if (!ok) {
+    // The stream broke; nothing more can be written.
+    queue_.clear();
+    if (!finishing_) {
+      finishing_ = true;
+      finish_status_ = grpc::Status::OK;
+    }
+  }
+  if (!finishing_ && !queue_.empty()) {
+    writing_ = true;
+    reactor_->StartWrite(&queue_.front());
+    return;
+  }
+  if (finishing_ && !finished_) {
+    if (!queue_.empty() && ok) {
+      writing_ = true;  // drain what was queued before the finish
+      reactor_->StartWrite(&queue_.front());
+      return;
+    }
+    finished_ = true;
+    reactor_->Finish(finish_status_);
+  }
+}
+
+void HandlerLink::detach() {
+  std::lock_guard lock(mu_);
+  reactor_ = nullptr;
+  queue_.clear();
+}
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::HandlerMessage, v1::ServerMessage>* RealtimeService::HandleEvents(
+    grpc::CallbackServerContext* context) {
+  return new HandlerReactor(broker_, auth_.check(*context));
+}
+
+}  // namespace herald::broker::api

@@ -1,0 +1,907 @@
+// Broker: sessions, client events, HandleEvents routing and deadlines, on one thread.
+#include "broker/core/broker.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <chrono>
+#include <random>
+
+#include "broker/auth/token_source.h"
+#include "broker/policy/glob.h"
+#include "common/log/log.h"
+
+namespace herald::broker {
+
+namespace {
+
+constexpr std::string_view kLog = "broker";
+
+int64_t system_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint64_t random_u64() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+ClientError client_error(ClientErrorCode code, std::string message) {
+  return ClientError{code, std::move(message), nullptr};
+}
+
+internal::ErrorInfo to_error_info(const ClientError& error) {
+  internal::ErrorInfo info;
+  info.set_code(std::string(to_string(error.code)));
+  info.set_message(error.message);
+  if (!error.details.is_null()) info.set_details_json(error.details.dump());
+  return info;
+}
+
+ClientErrorCode to_client_code(auth::TokenError error) {
+  switch (error) {
+    case auth::TokenError::kMissingToken:
+      return ClientErrorCode::kMissingToken;
+    case auth::TokenError::kExpiredToken:
+      return ClientErrorCode::kExpiredToken;
+    case auth::TokenError::kInvalidToken:
+      return ClientErrorCode::kInvalidToken;
+  }
+  return ClientErrorCode::kInvalidToken;
+}
+
+// Codes a handler may answer with; anything else is reported to the client as INTERNAL.
+bool parse_handler_code(std::string_view code, ClientErrorCode* out) {
+  static constexpr ClientErrorCode kCodes[] = {
+      ClientErrorCode::kValidationFailed, ClientErrorCode::kForbidden,
+      ClientErrorCode::kRateLimited,      ClientErrorCode::kUnknownEvent,
+      ClientErrorCode::kPayloadTooLarge,  ClientErrorCode::kUnavailable,
+      ClientErrorCode::kInternal};
+  for (ClientErrorCode c : kCodes) {
+    if (to_string(c) == code) {
+      *out = c;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string lookup(const google::protobuf::Map<std::string, std::string>& map,
+                   const std::string& key) {
+  auto it = map.find(key);
+  return it == map.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+void apply_config(const BrokerConfig& config, BrokerOptions* options) {
+  options->policy = config.policy ? config.policy : default_policy();
+  options->on_expiry = config.auth.on_expiry;
+  options->grace_s = config.auth.grace_s;
+  options->api = config.api;
+  options->presence_events = config.presence_events;
+}
+
+std::shared_ptr<Broker> Broker::create(boost::asio::io_context& io, bus::Bus& bus,
+                                       BrokerOptions options) {
+  return std::shared_ptr<Broker>(new Broker(io, bus, std::move(options)));
+}
+
+Broker::Broker(boost::asio::io_context& io, bus::Bus& bus, BrokerOptions options)
+    : io_(io),
+      bus_(bus),
+      options_(std::move(options)),
+      fanout_(bus, bus::Subjects(options_.cluster_prefix), options_.broker_id) {
+  if (!options_.clock) options_.clock = system_ms;
+  if (!options_.policy) options_.policy = std::make_shared<const policy::PolicySet>();
+  limits_.max_payload_bytes = options_.api.max_payload_bytes;
+  limits_.max_rooms = options_.api.max_rooms_per_request;
+  PresenceSyncOptions sync;
+  sync.broker_id = options_.broker_id;
+  sync.broker_address = options_.edgelink_address;
+  sync.boot_id = random_u64();
+  sync.heartbeat_interval_ms = options_.heartbeat_interval_ms;
+  sync.registry.heartbeat_timeout_ms = options_.heartbeat_timeout_ms;
+  sync.registry.snapshot_retry_ms = std::max<int64_t>(options_.heartbeat_interval_ms * 2, 100);
+  presence_ = std::make_shared<PresenceSync>(io_.get_executor(), bus_,
+                                             bus::Subjects(options_.cluster_prefix),
+                                             std::move(sync), options_.clock);
+  if (options_.run_timers) timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+}
+
+Broker::~Broker() = default;
+
+void Broker::start() {
+  post([](Broker& self) {
+    self.presence_->start(self.options_.run_timers);
+    HLOG_INFO(kLog, "broker started", {{"broker", self.options_.broker_id}});
+  });
+}
+
+void Broker::stop() {
+  post([](Broker& self) {
+    if (self.stopped_) return;
+    self.stopped_ = true;
+    self.presence_->stop();
+    if (self.timer_) self.timer_->cancel();
+    auto emits = std::move(self.emits_);
+    self.emits_.clear();
+    for (auto& [id, pending] : emits) {
+      if (pending.done) pending.done(unavailable("broker is shutting down"), {});
+    }
+    std::vector<HandlerStream*> streams;
+    for (auto& [ptr, info] : self.handlers_) streams.push_back(ptr);
+    for (HandlerStream* stream : streams) {
+      auto it = self.handlers_.find(stream);
+      if (it == self.handlers_.end()) continue;
+      std::shared_ptr<HandlerStream> keep = it->second.stream;
+      self.do_handler_closed(stream);
+      keep->close(unavailable("broker is shutting down"));
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Edges
+
+void Broker::on_edge_message(std::shared_ptr<EdgeConnection> from, internal::EdgeToBroker message) {
+  post([from = std::move(from), message = std::move(message)](Broker& self) mutable {
+    if (!from) return;
+    self.edges_[from->edge_id()] = from;
+    switch (message.kind_case()) {
+      case internal::EdgeToBroker::kHello:
+        HLOG_INFO(kLog, "edge connected",
+                  {{"edge", from->edge_id()}, {"version", message.hello().version()}});
+        break;
+      case internal::EdgeToBroker::kOpen:
+        self.handle_open(from, *message.mutable_open());
+        break;
+      case internal::EdgeToBroker::kClose:
+        self.handle_close(from, message.close());
+        break;
+      case internal::EdgeToBroker::kEvent:
+        self.handle_event(from, *message.mutable_event());
+        break;
+      case internal::EdgeToBroker::kAck:
+        self.handle_ack(*message.mutable_ack());
+        break;
+      default:
+        break;
+    }
+  });
+}
+
+void Broker::on_edge_closed(std::shared_ptr<EdgeConnection> from) {
+  post([from = std::move(from)](Broker& self) { self.do_edge_closed(from); });
+}
+
+void Broker::do_edge_closed(const std::shared_ptr<EdgeConnection>& conn) {
+  if (!conn) return;
+  std::vector<std::string> gone;
+  for (const auto& [id, session] : sessions_) {
+    if (session.conn == conn) gone.push_back(id);
+  }
+  for (const std::string& id : gone) remove_session(id, "transport close");
+  std::erase_if(calls_, [&](const auto& entry) { return entry.second.conn == conn; });
+  auto it = edges_.find(conn->edge_id());
+  if (it != edges_.end() && it->second.lock() == conn) edges_.erase(it);
+  HLOG_INFO(kLog, "edge disconnected", {{"edge", conn->edge_id()}, {"sessions", gone.size()}});
+}
+
+policy::TokenVerification Broker::verify_token(const std::string& token,
+                                               int64_t* expires_at_ms) const {
+  policy::TokenVerification out;
+  *expires_at_ms = 0;
+  if (!options_.verifier) {
+    out.error = ClientErrorCode::kInvalidToken;
+    out.message = "token verification is not configured";
+    return out;
+  }
+  auth::TokenResult result = options_.verifier->verify(token);
+  if (!result.ok()) {
+    out.error = to_client_code(result.error());
+    out.message = result.reason();
+    return out;
+  }
+  out.ok = true;
+  *expires_at_ms = result->expires_at_ms;
+  out.sub = result->subject;
+  out.claims = result->claims;
+  return out;
+}
+
+void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::SessionOpen& open) {
+  const std::string socket_id = open.socket_id();
+  if (sessions_.count(socket_id)) remove_session(socket_id, "replaced");
+  const std::string ns = open.ns().empty() ? "/" : open.ns();
+
+  std::shared_ptr<const policy::PolicySet> set = options_.policy;
+  policy::NamespaceMatch match;
+  const policy::NamespacePolicy* ns_policy = set->find(ns, &match);
+  if (ns_policy == nullptr) {
+    internal::BrokerToEdge out;
+    internal::SessionRejected* rejected = out.mutable_rejected();
+    rejected->set_socket_id(socket_id);
+    rejected->mutable_error()->set_code("INVALID_NAMESPACE");
+    rejected->mutable_error()->set_message("Invalid namespace");
+    counters_.sessions_rejected.fetch_add(1, std::memory_order_relaxed);
+    conn->send(std::move(out));
+    return;
+  }
+
+  nlohmann::json auth_obj = nlohmann::json::object();
+  if (!open.auth_json().empty()) {
+    auth_obj = nlohmann::json::parse(open.auth_json(), nullptr, /*allow_exceptions=*/false);
+    if (auth_obj.is_discarded()) auth_obj = nlohmann::json::object();
+  }
+  const auto& hs = open.handshake();
+  std::string query_token = lookup(hs.query(), "token");
+  std::string authorization = lookup(hs.headers(), "authorization");
+  std::optional<std::string> token = auth::extract_token(
+      auth_obj, query_token.empty() ? std::nullopt : std::optional<std::string_view>(query_token),
+      authorization.empty() ? std::nullopt : std::optional<std::string_view>(authorization));
+
+  policy::ConnectContext ctx;
+  ctx.has_token = token.has_value();
+  ctx.match = &match;
+  int64_t expires_at_ms = 0;
+  if (token && ns_policy->auth != policy::AuthMode::kNone) {
+    ctx.token = verify_token(*token, &expires_at_ms);
+  }
+  policy::ConnectDecision decision = policy::decide_connect(*ns_policy, ctx);
+  if (!decision.allowed) {
+    HLOG_DEBUG(kLog, "connect refused",
+               {{"socket", socket_id},
+                {"ns", ns},
+                {"code", to_string(decision.error.code)},
+                {"reason", decision.error.message}});
+    reject(*conn, socket_id, decision.error);
+    return;
+  }
+
+  const bool resuming = open.has_resume();
+  if (resuming && open.resume().user_id() != decision.user_id) {
+    reject(*conn, socket_id,
+           client_error(ClientErrorCode::kForbidden,
+                        "the token names another user than the resumed session"));
+    return;
+  }
+
+  Session session;
+  session.socket_id = socket_id;
+  session.ns = ns;
+  session.conn = conn;
+  session.policy_set = set;
+  session.policy = ns_policy;
+  session.match = std::move(match);
+  session.anonymous = decision.anonymous;
+  session.user_id = decision.user_id;
+  if (!decision.anonymous) session.claims = std::move(ctx.token.claims);
+  session.rooms = std::move(decision.rooms);
+  if (!session.user_id.empty()) {
+    // Every identified socket is in its user's room, whatever auto_join says (PushToUser).
+    std::string user_room = "user:" + session.user_id;
+    if (std::find(session.rooms.begin(), session.rooms.end(), user_room) == session.rooms.end()) {
+      session.rooms.insert(session.rooms.begin(), std::move(user_room));
+    }
+  }
+  if (resuming) {
+    // A socket re-pinned from a broker that died: its memberships are what the edge has.
+    for (const std::string& room : open.resume().rooms()) {
+      if (std::find(session.rooms.begin(), session.rooms.end(), room) == session.rooms.end()) {
+        session.rooms.push_back(room);
+      }
+    }
+  }
+  session.limiter = policy::RateLimiter(ns_policy->rate_slots);
+  if (!session.anonymous) session.token_expires_at_ms = expires_at_ms;
+
+  internal::BrokerToEdge out;
+  internal::SessionAccepted* accepted = out.mutable_accepted();
+  accepted->set_socket_id(socket_id);
+  accepted->set_user_id(session.user_id);
+  for (const std::string& room : session.rooms) accepted->add_rooms(room);
+  accepted->set_data_json(decision.session_data.dump());
+  accepted->set_token_expires_at_ms(session.token_expires_at_ms);
+  conn->send(std::move(out));
+
+  auto [it, inserted] = sessions_.insert_or_assign(socket_id, std::move(session));
+  counters_.sessions_accepted.fetch_add(1, std::memory_order_relaxed);
+  counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
+  schedule_expiry(it->second);
+  HLOG_DEBUG(kLog, resuming ? "session resumed" : "connect accepted",
+             {{"socket", socket_id}, {"ns", ns}, {"user", it->second.user_id}});
+  if (resuming) return;  // handlers saw its $connect when it first connected
+  announce(it->second, it->second.rooms, true);
+
+  // The handshake's auth object as the client sent it (token included: services are trusted
+  // callers, and some re-use it downstream).
+  notify_lifecycle(it->second, kConnectRoute, auth_obj.dump(), "");
+}
+
+void Broker::reject(EdgeConnection& conn, const std::string& socket_id, const ClientError& error) {
+  counters_.sessions_rejected.fetch_add(1, std::memory_order_relaxed);
+  internal::BrokerToEdge out;
+  internal::SessionRejected* rejected = out.mutable_rejected();
+  rejected->set_socket_id(socket_id);
+  *rejected->mutable_error() = to_error_info(error);
+  conn.send(std::move(out));
+}
+
+void Broker::handle_close(const std::shared_ptr<EdgeConnection>& conn,
+                          const internal::SessionClose& close) {
+  auto it = sessions_.find(close.socket_id());
+  if (it == sessions_.end() || it->second.conn != conn) return;
+  remove_session(close.socket_id(), close.reason());
+}
+
+void Broker::remove_session(const std::string& socket_id, const std::string& reason) {
+  auto it = sessions_.find(socket_id);
+  if (it == sessions_.end()) return;
+  notify_lifecycle(it->second, kDisconnectRoute, "", reason);
+  announce(it->second, it->second.rooms, false);
+  sessions_.erase(it);
+  counters_.sessions_closed.fetch_add(1, std::memory_order_relaxed);
+  counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
+  // Acks that can no longer come are reported as timed out right away.
+  std::vector<uint64_t> done;
+  for (auto& [id, pending] : emits_) {
+    auto pos = pending.index.find(socket_id);
+    if (pos == pending.index.end()) continue;
+    pending.index.erase(pos);
+    if (--pending.remaining == 0) done.push_back(id);
+  }
+  for (uint64_t id : done) finish_emit(id);
+}
+
+void Broker::schedule_expiry(Session& session) {
+  if (session.token_expires_at_ms <= 0) return;
+  schedule(session.token_expires_at_ms, Deadline{DeadlineKind::kTokenExpiry, session.socket_id, 0});
+}
+
+void Broker::announce(const Session& session, const std::vector<std::string>& rooms, bool joined) {
+  if (options_.presence_events.empty() || rooms.empty()) return;
+  for (const std::string& room : rooms) {
+    bool match = false;
+    for (const PresenceEventRule& rule : options_.presence_events) {
+      if (!policy::glob_match(rule.ns, session.ns)) continue;
+      for (const std::string& pattern : rule.rooms)
+        match = match || policy::glob_match(pattern, room);
+      if (match) break;
+    }
+    if (!match) continue;
+    internal::Delivery delivery;
+    delivery.set_ns(session.ns);
+    delivery.add_rooms(room);
+    delivery.add_except_socket_ids(session.socket_id);
+    delivery.set_event(std::string(joined ? kPresenceJoinEvent : kPresenceLeaveEvent));
+    delivery.set_args_json(
+        nlohmann::json::array(
+            {{{"room", room}, {"user_id", session.user_id}, {"socket_id", session.socket_id}}})
+            .dump());
+    delivery.set_volatile_(true);
+    fanout_.publish(std::move(delivery));
+  }
+}
+
+void Broker::disconnect_session(Session& session, const std::string& reason) {
+  if (reason == "token expired") counters_.token_expiries.fetch_add(1, std::memory_order_relaxed);
+  internal::BrokerToEdge out;
+  out.mutable_disconnect()->set_socket_id(session.socket_id);
+  out.mutable_disconnect()->set_reason(reason);
+  session.conn->send(std::move(out));
+  remove_session(std::string(session.socket_id), reason);
+}
+
+void Broker::send_verdict(EdgeConnection& conn, const std::string& socket_id, const std::string& ns,
+                          bool wants_ack, uint64_t ack_id, std::string args_json,
+                          const ClientError* error) {
+  if (!wants_ack && error == nullptr) return;  // nothing for the client to see
+  internal::BrokerToEdge out;
+  internal::EventVerdict* verdict = out.mutable_verdict();
+  verdict->set_socket_id(socket_id);
+  verdict->set_ns(ns);
+  verdict->set_has_ack(wants_ack);
+  verdict->set_ack_id(ack_id);
+  if (error != nullptr) {
+    *verdict->mutable_error() = to_error_info(*error);
+  } else {
+    verdict->set_args_json(std::move(args_json));
+  }
+  conn.send(std::move(out));
+}
+
+void Broker::send_ok(EdgeConnection& conn, const internal::ClientEvent& event, nlohmann::json ack) {
+  if (!event.wants_ack()) return;
+  nlohmann::json args = nlohmann::json::array();
+  args.push_back(std::move(ack));
+  send_verdict(conn, event.socket_id(), event.ns().empty() ? "/" : event.ns(), true, event.ack_id(),
+               args.dump(), nullptr);
+}
+
+void Broker::send_error(EdgeConnection& conn, const internal::ClientEvent& event,
+                        ClientError error) {
+  counters_.events_refused.fetch_add(1, std::memory_order_relaxed);
+  send_verdict(conn, event.socket_id(), event.ns().empty() ? "/" : event.ns(), event.wants_ack(),
+               event.ack_id(), "", &error);
+}
+
+void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
+                          internal::ClientEvent& event) {
+  counters_.events.fetch_add(1, std::memory_order_relaxed);
+  auto it = sessions_.find(event.socket_id());
+  if (it == sessions_.end() || it->second.conn != conn) {
+    send_error(*conn, event,
+               client_error(ClientErrorCode::kUnavailable, "the session is unknown to the broker"));
+    return;
+  }
+  Session& session = it->second;
+
+  nlohmann::json args = nlohmann::json::array();
+  if (!event.args_json().empty()) {
+    args = nlohmann::json::parse(event.args_json(), nullptr, /*allow_exceptions=*/false);
+    if (args.is_discarded() || !args.is_array()) {
+      send_error(
+          *conn, event,
+          client_error(ClientErrorCode::kValidationFailed, "arguments are not a JSON array"));
+      return;
+    }
+  }
+
+  if (event.event() == kRefreshTokenEvent) {
+    handle_refresh(session, event, args);
+    return;
+  }
+
+  policy::EventContext ctx;
+  ctx.event = event.event();
+  ctx.args = &args;
+  size_t attachment_bytes = 0;
+  for (const std::string& a : event.attachments()) attachment_bytes += a.size();
+  ctx.payload_bytes = event.payload_bytes() != 0 ? event.payload_bytes()
+                                                 : event.args_json().size() + attachment_bytes;
+  ctx.identity.sub = session.user_id;
+  ctx.identity.claims = session.anonymous ? nullptr : &session.claims;
+  ctx.identity.match = &session.match;
+  ctx.socket_id = session.socket_id;
+  ctx.rooms = session.rooms;
+  ctx.limiter = &session.limiter;
+  ctx.now = policy::RateClock::now();
+  policy::EventDecision decision = policy::decide_event(*session.policy, ctx);
+
+  if (const ClientError* error = decision.error()) {
+    send_error(*conn, event, *error);
+    return;
+  }
+  if (auto* relay = std::get_if<policy::RelayAction>(&decision.outcome)) {
+    internal::Delivery delivery;
+    delivery.set_ns(session.ns);
+    for (std::string& room : relay->rooms) delivery.add_rooms(std::move(room));
+    if (relay->except_sender) delivery.add_except_socket_ids(session.socket_id);
+    delivery.set_event(event.event());
+    delivery.set_args_json(event.args_json().empty() ? "[]" : event.args_json());
+    for (std::string& a : *event.mutable_attachments()) delivery.add_attachments(std::move(a));
+    delivery.set_volatile_(relay->is_volatile);
+    fanout_.publish(std::move(delivery));
+    counters_.relays.fetch_add(1, std::memory_order_relaxed);
+    send_ok(*conn, event, {{"ok", true}});
+    return;
+  }
+  if (auto* join = std::get_if<policy::JoinAction>(&decision.outcome)) {
+    internal::BrokerToEdge out;
+    internal::RoomChange* change = out.mutable_rooms();
+    change->add_socket_ids(session.socket_id);
+    std::vector<std::string> added;
+    for (const std::string& room : join->rooms) {
+      change->add_join(room);
+      if (std::find(session.rooms.begin(), session.rooms.end(), room) == session.rooms.end()) {
+        session.rooms.push_back(room);
+        added.push_back(room);
+      }
+    }
+    conn->send(std::move(out));
+    announce(session, added, true);
+    counters_.joins.fetch_add(1, std::memory_order_relaxed);
+    send_ok(*conn, event, {{"ok", true}, {"rooms", join->rooms}});
+    return;
+  }
+  if (auto* leave = std::get_if<policy::LeaveAction>(&decision.outcome)) {
+    internal::BrokerToEdge out;
+    internal::RoomChange* change = out.mutable_rooms();
+    change->add_socket_ids(session.socket_id);
+    std::vector<std::string> removed;
+    for (const std::string& room : leave->rooms) {
+      change->add_leave(room);
+      if (std::erase(session.rooms, room) > 0) removed.push_back(room);
+    }
+    conn->send(std::move(out));
+    announce(session, removed, false);
+    counters_.leaves.fetch_add(1, std::memory_order_relaxed);
+    send_ok(*conn, event, {{"ok", true}, {"rooms", leave->rooms}});
+    return;
+  }
+  // Forward to a HandleEvents service.
+  HandlerStream* handler = pick_handler(session, event.event());
+  if (handler == nullptr) {
+    counters_.forwards_unavailable.fetch_add(1, std::memory_order_relaxed);
+    send_error(*conn, event,
+               client_error(ClientErrorCode::kUnavailable,
+                            "no service handles '" + event.event() + "' right now"));
+    return;
+  }
+  v1::ServerMessage msg;
+  v1::ServerMessage::ClientEvent* out = msg.mutable_event();
+  uint64_t call_id = 0;
+  if (event.wants_ack()) {
+    call_id = next_call_id_++;
+    calls_[call_id] = PendingCall{handler, session.socket_id, session.ns, conn, event.ack_id()};
+    schedule(options_.clock() + options_.api.handler_timeout_ms,
+             Deadline{DeadlineKind::kCall, {}, call_id});
+  }
+  out->set_call_id(call_id);
+  out->set_ns(session.ns);
+  out->set_event(event.event());
+  out->set_socket_id(session.socket_id);
+  out->set_user_id(session.user_id);
+  out->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
+  out->set_args_json(event.args_json().empty() ? "[]" : event.args_json());
+  for (std::string& a : *event.mutable_attachments()) out->add_attachments(std::move(a));
+  out->set_wants_ack(event.wants_ack());
+  counters_.forwards.fetch_add(1, std::memory_order_relaxed);
+  handlers_.at(handler).stream->send(std::move(msg));
+}
+
+void Broker::handle_refresh(Session& session, const internal::ClientEvent& event,
+                            const nlohmann::json& args) {
+  EdgeConnection& conn = *session.conn;
+  std::optional<std::string> token;
+  if (!args.empty()) token = auth::token_from_auth(args[0]);
+  if (!token) {
+    send_error(conn, event,
+               client_error(ClientErrorCode::kMissingToken, "expected [{\"token\": \"...\"}]"));
+    return;
+  }
+  if (session.anonymous) {
+    send_error(conn, event,
+               client_error(ClientErrorCode::kForbidden, "the socket has no identity to refresh"));
+    return;
+  }
+  if (!options_.verifier) {
+    send_error(
+        conn, event,
+        client_error(ClientErrorCode::kInvalidToken, "token verification is not configured"));
+    return;
+  }
+  auth::TokenResult verified = options_.verifier->verify(*token);
+  if (!verified.ok()) {
+    send_error(conn, event, client_error(to_client_code(verified.error()), verified.reason()));
+    return;
+  }
+  if (verified->subject != session.user_id) {
+    send_error(conn, event,
+               client_error(ClientErrorCode::kForbidden,
+                            "the new token names another subject than the session's"));
+    return;
+  }
+  // The namespace's claim requirements must still hold.
+  policy::ConnectContext ctx;
+  ctx.has_token = true;
+  ctx.token.ok = true;
+  ctx.token.sub = verified->subject;
+  ctx.token.claims = verified->claims;
+  ctx.match = &session.match;
+  policy::ConnectDecision decision = policy::decide_connect(*session.policy, ctx);
+  if (!decision.allowed) {
+    send_error(conn, event, decision.error);
+    return;
+  }
+  session.claims = verified->claims;
+  session.token_expires_at_ms = verified->expires_at_ms;
+  session.disconnect_at_ms = 0;
+  schedule_expiry(session);
+  counters_.token_refreshes.fetch_add(1, std::memory_order_relaxed);
+  HLOG_DEBUG(kLog, "token refreshed",
+             {{"socket", session.socket_id}, {"expires_at_ms", session.token_expires_at_ms}});
+  send_ok(conn, event, {{"ok", true}, {"expires_at_ms", session.token_expires_at_ms}});
+}
+
+void Broker::handle_ack(internal::ClientAck& ack) {
+  auto it = emits_.find(ack.request_id());
+  if (it == emits_.end()) return;
+  PendingEmit& pending = it->second;
+  auto pos = pending.index.find(ack.socket_id());
+  if (pos == pending.index.end()) return;
+  v1::SocketAck& out = pending.acks[pos->second];
+  out.set_timed_out(false);
+  out.set_args_json(ack.args_json().empty() ? "[]" : std::move(*ack.mutable_args_json()));
+  for (std::string& a : *ack.mutable_attachments()) out.add_attachments(std::move(a));
+  pending.index.erase(pos);
+  if (--pending.remaining == 0) finish_emit(ack.request_id());
+}
+
+void Broker::finish_emit(uint64_t request_id) {
+  auto it = emits_.find(request_id);
+  if (it == emits_.end()) return;
+  PendingEmit pending = std::move(it->second);
+  emits_.erase(it);
+  counters_.emit_ack_timeouts.fetch_add(pending.index.size(), std::memory_order_relaxed);
+  v1::EmitWithAckResponse response;
+  for (v1::SocketAck& ack : pending.acks) *response.add_acks() = std::move(ack);
+  if (pending.done) pending.done(Status::ok_status(), std::move(response));
+}
+
+std::vector<std::string> Broker::session_rooms(const std::string& socket_id) const {
+  auto it = sessions_.find(socket_id);
+  return it == sessions_.end() ? std::vector<std::string>{} : it->second.rooms;
+}
+
+int64_t Broker::session_token_expiry(const std::string& socket_id) const {
+  auto it = sessions_.find(socket_id);
+  return it == sessions_.end() ? 0 : it->second.token_expires_at_ms;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HandleEvents
+
+void Broker::on_handler_message(std::shared_ptr<HandlerStream> stream, v1::HandlerMessage message) {
+  post([stream = std::move(stream), message = std::move(message)](Broker& self) mutable {
+    if (!stream || self.stopped_) return;
+    switch (message.kind_case()) {
+      case v1::HandlerMessage::kRegister:
+        self.handle_register(stream, message.register_());
+        break;
+      case v1::HandlerMessage::kReply:
+        self.handle_reply(stream.get(), *message.mutable_reply());
+        break;
+      case v1::HandlerMessage::kEmit:
+        self.handle_handler_emit(*message.mutable_emit());
+        break;
+      default:
+        break;
+    }
+  });
+}
+
+void Broker::on_handler_closed(std::shared_ptr<HandlerStream> stream) {
+  post([stream = std::move(stream)](Broker& self) { self.do_handler_closed(stream.get()); });
+}
+
+void Broker::handle_register(const std::shared_ptr<HandlerStream>& stream,
+                             const v1::HandlerMessage::Register& reg) {
+  HandlerInfo& info = handlers_[stream.get()];
+  info.stream = stream;
+  if (!reg.service_name().empty()) info.service_name = reg.service_name();
+  for (const auto& route : reg.routes()) {
+    std::string ns = route.ns().empty() ? "/" : route.ns();
+    if (route.event().empty() || ns[0] != '/') continue;
+    std::pair<std::string, std::string> key{ns, route.event()};
+    if (std::find(info.routes.begin(), info.routes.end(), key) != info.routes.end()) continue;
+    info.routes.push_back(key);
+    routes_[key].handlers.push_back(stream.get());
+  }
+  v1::ServerMessage reply;
+  reply.mutable_registered()->set_routes(static_cast<uint32_t>(info.routes.size()));
+  stream->send(std::move(reply));
+  counters_.handlers.store(handlers_.size(), std::memory_order_relaxed);
+  HLOG_INFO(kLog, "handler registered",
+            {{"service", info.service_name}, {"routes", info.routes.size()}});
+}
+
+HandlerStream* Broker::pick_handler(const Session& session, std::string_view event) {
+  auto try_key = [&](const std::string& ns) -> HandlerStream* {
+    auto it = routes_.find({ns, std::string(event)});
+    if (it == routes_.end() || it->second.handlers.empty()) return nullptr;
+    RouteEntry& entry = it->second;
+    HandlerStream* pick = entry.handlers[entry.next % entry.handlers.size()];
+    entry.next = (entry.next + 1) % entry.handlers.size();
+    return pick;
+  };
+  if (HandlerStream* h = try_key(session.ns)) return h;
+  if (session.policy != nullptr && session.policy->name != session.ns) {
+    return try_key(session.policy->name);
+  }
+  return nullptr;
+}
+
+void Broker::notify_lifecycle(const Session& session, std::string_view route, std::string auth_json,
+                              std::string reason) {
+  HandlerStream* handler = pick_handler(session, route);
+  if (handler == nullptr) return;
+  v1::ServerMessage msg;
+  v1::ServerMessage::ClientEvent* out = msg.mutable_event();
+  out->set_call_id(0);
+  out->set_ns(session.ns);
+  out->set_event(std::string(route));
+  out->set_socket_id(session.socket_id);
+  out->set_user_id(session.user_id);
+  out->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
+  out->set_args_json("[]");
+  out->set_auth_json(std::move(auth_json));
+  out->set_reason(std::move(reason));
+  handlers_.at(handler).stream->send(std::move(msg));
+}
+
+void Broker::handle_reply(HandlerStream* stream, v1::HandlerMessage::Reply& reply) {
+  auto it = calls_.find(reply.call_id());
+  if (it == calls_.end() || it->second.handler != stream) return;  // late, unknown or not theirs
+  PendingCall call = std::move(it->second);
+  calls_.erase(it);
+  if (!sessions_.count(call.socket_id)) return;  // the socket left meanwhile
+  if (!reply.error_code().empty()) {
+    ClientErrorCode code = ClientErrorCode::kInternal;
+    std::string message = reply.error_message();
+    if (!parse_handler_code(reply.error_code(), &code)) {
+      HLOG_WARN(kLog, "handler replied with an unknown error code", {{"code", reply.error_code()}});
+      message = "the service failed";
+    }
+    ClientError error = client_error(code, std::move(message));
+    send_verdict(*call.conn, call.socket_id, call.ns, true, call.ack_id, "", &error);
+    return;
+  }
+  std::string args = reply.args_json().empty() ? "[]" : std::move(*reply.mutable_args_json());
+  Status valid = validate_args(&args, static_cast<size_t>(reply.attachments_size()), 0, limits_);
+  if (!valid.ok()) {
+    HLOG_WARN(kLog, "handler reply refused", {{"error", valid.message()}});
+    ClientError error = client_error(ClientErrorCode::kInternal, "the service sent a bad reply");
+    send_verdict(*call.conn, call.socket_id, call.ns, true, call.ack_id, "", &error);
+    return;
+  }
+  internal::BrokerToEdge out;
+  internal::EventVerdict* verdict = out.mutable_verdict();
+  verdict->set_socket_id(call.socket_id);
+  verdict->set_ns(call.ns);
+  verdict->set_has_ack(true);
+  verdict->set_ack_id(call.ack_id);
+  verdict->set_args_json(std::move(args));
+  for (std::string& a : *reply.mutable_attachments()) verdict->add_attachments(std::move(a));
+  call.conn->send(std::move(out));
+}
+
+void Broker::handle_handler_emit(v1::HandlerMessage::Emit& emit) {
+  std::string args = std::move(*emit.mutable_args_json());
+  size_t bytes = 0;
+  for (const std::string& a : emit.attachments()) bytes += a.size();
+  Status valid = validate_event_name(emit.event(), limits_);
+  if (valid.ok()) valid = validate_args(&args, emit.attachments_size(), bytes, limits_);
+  if (!valid.ok()) {
+    HLOG_WARN(kLog, "handler emit refused", {{"error", valid.message()}});
+    return;
+  }
+  std::string ns = emit.ns();
+  if (ns.empty()) {
+    auto it = sessions_.find(emit.socket_id());
+    ns = it != sessions_.end() ? it->second.ns : "/";
+  }
+  internal::BrokerToEdge out;
+  internal::EmitToSocket* e = out.mutable_emit();
+  e->set_socket_id(emit.socket_id());
+  e->set_ns(ns);
+  e->set_event(emit.event());
+  e->set_args_json(std::move(args));
+  for (std::string& a : *emit.mutable_attachments()) e->add_attachments(std::move(a));
+  if (!send_to_socket(emit.socket_id(), std::move(out))) {
+    HLOG_DEBUG(kLog, "handler emit to an unknown socket", {{"socket", emit.socket_id()}});
+  }
+}
+
+void Broker::do_handler_closed(HandlerStream* stream) {
+  auto it = handlers_.find(stream);
+  if (it == handlers_.end()) return;
+  for (const auto& key : it->second.routes) {
+    auto route = routes_.find(key);
+    if (route == routes_.end()) continue;
+    std::erase(route->second.handlers, stream);
+    if (route->second.handlers.empty()) routes_.erase(route);
+  }
+  HLOG_INFO(kLog, "handler gone", {{"service", it->second.service_name}});
+  handlers_.erase(it);
+  counters_.handlers.store(handlers_.size(), std::memory_order_relaxed);
+  std::vector<uint64_t> orphaned;
+  for (const auto& [id, call] : calls_) {
+    if (call.handler == stream) orphaned.push_back(id);
+  }
+  std::sort(orphaned.begin(), orphaned.end());
+  for (uint64_t id : orphaned) {
+    PendingCall call = std::move(calls_.at(id));
+    calls_.erase(id);
+    if (!sessions_.count(call.socket_id)) continue;
+    counters_.forwards_unavailable.fetch_add(1, std::memory_order_relaxed);
+    ClientError error =
+        client_error(ClientErrorCode::kUnavailable, "the service handling this event went away");
+    send_verdict(*call.conn, call.socket_id, call.ns, true, call.ack_id, "", &error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deadlines
+
+void Broker::schedule(int64_t at_ms, Deadline deadline) {
+  deadlines_.emplace(at_ms, std::move(deadline));
+  if (timer_ && at_ms < armed_at_ms_) arm_timer();
+}
+
+void Broker::arm_timer() {
+  if (!timer_ || stopped_) return;
+  if (deadlines_.empty()) {
+    armed_at_ms_ = INT64_MAX;
+    timer_->cancel();
+    return;
+  }
+  armed_at_ms_ = deadlines_.begin()->first;
+  int64_t delay = std::max<int64_t>(0, armed_at_ms_ - options_.clock());
+  timer_->expires_after(std::chrono::milliseconds(delay));
+  timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) {
+      self->armed_at_ms_ = INT64_MAX;
+      self->tick();
+    }
+  });
+}
+
+void Broker::tick() {
+  const int64_t now = options_.clock();
+  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+    Deadline deadline = std::move(deadlines_.begin()->second);
+    deadlines_.erase(deadlines_.begin());
+    fire(deadline, now);
+  }
+  if (timer_ && !deadlines_.empty() && deadlines_.begin()->first < armed_at_ms_) arm_timer();
+}
+
+void Broker::fire(const Deadline& deadline, int64_t now) {
+  switch (deadline.kind) {
+    case DeadlineKind::kTokenExpiry: {
+      auto it = sessions_.find(deadline.socket_id);
+      if (it == sessions_.end()) return;
+      Session& session = it->second;
+      // Stale entry: the token was refreshed to a later expiry.
+      if (session.token_expires_at_ms <= 0 || session.token_expires_at_ms > now) return;
+      if (options_.on_expiry == OnExpiry::kDisconnect || options_.grace_s == 0) {
+        HLOG_DEBUG(kLog, "token expired: disconnecting", {{"socket", session.socket_id}});
+        disconnect_session(session, "token expired");
+        return;
+      }
+      if (session.disconnect_at_ms != 0) return;  // already in grace
+      session.disconnect_at_ms = session.token_expires_at_ms + int64_t{options_.grace_s} * 1000;
+      internal::BrokerToEdge out;
+      internal::EmitToSocket* emit = out.mutable_emit();
+      emit->set_socket_id(session.socket_id);
+      emit->set_ns(session.ns);
+      emit->set_event(std::string(kTokenExpiredEvent));
+      emit->set_args_json(
+          nlohmann::json::array({{{"disconnect_at_ms", session.disconnect_at_ms}}}).dump());
+      session.conn->send(std::move(out));
+      schedule(session.disconnect_at_ms, Deadline{DeadlineKind::kGrace, session.socket_id, 0});
+      return;
+    }
+    case DeadlineKind::kGrace: {
+      auto it = sessions_.find(deadline.socket_id);
+      if (it == sessions_.end()) return;
+      Session& session = it->second;
+      if (session.disconnect_at_ms == 0 || session.disconnect_at_ms > now) return;  // refreshed
+      HLOG_DEBUG(kLog, "token grace over: disconnecting", {{"socket", session.socket_id}});
+      disconnect_session(session, "token expired");
+      return;
+    }
+    case DeadlineKind::kEmit: {
+      finish_emit(deadline.id);  // whatever is still missing stays timed_out
+      return;
+    }
+    case DeadlineKind::kCall: {
+      auto it = calls_.find(deadline.id);
+      if (it == calls_.end()) return;
+      PendingCall call = std::move(it->second);
+      calls_.erase(it);
+      if (!sessions_.count(call.socket_id)) return;
+      counters_.forwards_unavailable.fetch_add(1, std::memory_order_relaxed);
+      ClientError error =
+          client_error(ClientErrorCode::kUnavailable, "the service did not answer in time");
+      send_verdict(*call.conn, call.socket_id, call.ns, true, call.ack_id, "", &error);
+      return;
+    }
+  }
+}
+
+}  // namespace herald::broker

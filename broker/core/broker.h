@@ -1,0 +1,283 @@
+// Broker: the authority for sessions — token checks, namespace policy, client event actions,
+// HandleEvents routing, server emits — with all of its state on one io_context thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/auth/jwt_verifier.h"
+#include "broker/broker_config.h"
+#include "broker/core/edge_connection.h"
+#include "broker/core/handler_stream.h"
+#include "broker/fanout/emit_validation.h"
+#include "broker/fanout/fanout.h"
+#include "broker/policy/decide.h"
+#include "broker/presence/presence_sync.h"
+#include "common/bus/bus.h"
+#include "common/status.h"
+#include "herald/internal/edgelink.pb.h"
+#include "herald/v1/realtime.pb.h"
+
+namespace herald::broker {
+
+// Reserved client event: [{"token": "<jwt>"}] replaces the socket's token without reconnecting.
+// Ack on success: [{"ok": true, "expires_at_ms": <ms or 0>}]; on failure the usual error with code
+// MISSING_TOKEN, EXPIRED_TOKEN, INVALID_TOKEN or FORBIDDEN (different subject, policy refusal).
+inline constexpr std::string_view kRefreshTokenEvent = "herald:refresh_token";
+// Emitted to a socket whose token expired when auth.on_expiry is `grace`:
+// [{"disconnect_at_ms": <ms>}]. Refreshing before then keeps the socket.
+inline constexpr std::string_view kTokenExpiredEvent = "herald:token_expired";
+// HandleEvents lifecycle routes.
+inline constexpr std::string_view kConnectRoute = "$connect";
+inline constexpr std::string_view kDisconnectRoute = "$disconnect";
+
+// Monotonic counters and gauges, readable from any thread (for /metrics).
+struct BrokerCounters {
+  std::atomic<uint64_t> sessions_accepted{0};
+  std::atomic<uint64_t> sessions_rejected{0};
+  std::atomic<uint64_t> sessions_closed{0};
+  std::atomic<uint64_t> sessions{0};  // gauge: sessions on this broker
+  std::atomic<uint64_t> events{0};    // client events received
+  std::atomic<uint64_t> events_refused{0};
+  std::atomic<uint64_t> relays{0};
+  std::atomic<uint64_t> joins{0};
+  std::atomic<uint64_t> leaves{0};
+  std::atomic<uint64_t> forwards{0};
+  std::atomic<uint64_t> forwards_unavailable{0};  // no handler, handler gone or too slow
+  std::atomic<uint64_t> token_refreshes{0};
+  std::atomic<uint64_t> token_expiries{0};     // disconnects for an expired token
+  std::atomic<uint64_t> api_emits{0};          // PushToUser, Broadcast, EmitWithAck accepted
+  std::atomic<uint64_t> api_refused{0};        // API calls refused (validation)
+  std::atomic<uint64_t> emit_ack_timeouts{0};  // sockets that did not ack in time
+  std::atomic<uint64_t> handlers{0};           // gauge: HandleEvents streams registered
+};
+
+// Presence events: when a socket joins or leaves a matching room, the room's other members get
+// kPresenceJoinEvent / kPresenceLeaveEvent [{"room","user_id","socket_id"}] (volatile).
+inline constexpr std::string_view kPresenceJoinEvent = "presence:join";
+inline constexpr std::string_view kPresenceLeaveEvent = "presence:leave";
+
+struct BrokerOptions {
+  std::string broker_id = "broker";
+  std::string cluster_prefix = "herald";
+  std::string edgelink_address;                       // advertised in this broker's heartbeat
+  std::shared_ptr<const policy::PolicySet> policy;    // required
+  std::shared_ptr<const auth::JwtVerifier> verifier;  // null: every presented token is invalid
+  OnExpiry on_expiry = OnExpiry::kDisconnect;
+  uint32_t grace_s = 30;
+  ApiSettings api;
+  std::vector<PresenceEventRule> presence_events;  // broker.presence_events
+  uint32_t heartbeat_interval_ms = 1000;
+  uint32_t heartbeat_timeout_ms = 5000;
+  std::function<int64_t()> clock;  // Unix ms; default: the system clock
+  // false: no steady timers are armed; the owner calls tick() and presence().tick() (tests).
+  bool run_timers = true;
+};
+
+// Copies what the broker config section decides (policy, auth.on_expiry/grace_s, api.*,
+// presence_events) into `options`; identity, verifier, clock and bus timing stay the caller's.
+void apply_config(const BrokerConfig& config, BrokerOptions* options);
+
+class Broker : public std::enable_shared_from_this<Broker> {
+ public:
+  template <typename Response>
+  using Done = std::function<void(Status, Response)>;
+
+  // `io` runs the broker's single thread (the caller runs it); `bus` must outlive the broker.
+  static std::shared_ptr<Broker> create(boost::asio::io_context& io, bus::Bus& bus,
+                                        BrokerOptions options);
+  ~Broker();
+
+  // Subscribes to presence and asks edges for snapshots. Posts; returns at once.
+  void start();
+  // Fails pending EmitWithAck calls (UNAVAILABLE), closes handler streams, stops timers. Posts.
+  void stop();
+
+  // --- edges (any thread) ---
+  void on_edge_message(std::shared_ptr<EdgeConnection> from, internal::EdgeToBroker message);
+  // Every session of that edge is gone (as if closed with reason "transport close").
+  void on_edge_closed(std::shared_ptr<EdgeConnection> from);
+
+  // --- HandleEvents streams (any thread) ---
+  void on_handler_message(std::shared_ptr<HandlerStream> stream, v1::HandlerMessage message);
+  // Pending calls of the stream get UNAVAILABLE verdicts; its routes are removed.
+  void on_handler_closed(std::shared_ptr<HandlerStream> stream);
+
+  // --- public API (any thread); `done` runs on the broker thread ---
+  void push_to_user(v1::PushToUserRequest request, Done<v1::PushToUserResponse> done);
+  void broadcast(v1::BroadcastRequest request, Done<v1::BroadcastResponse> done);
+  void emit_with_ack(v1::EmitWithAckRequest request, Done<v1::EmitWithAckResponse> done);
+  void join_rooms(v1::RoomsRequest request, Done<v1::RoomsResponse> done);
+  void leave_rooms(v1::RoomsRequest request, Done<v1::RoomsResponse> done);
+  void disconnect(v1::DisconnectRequest request, Done<v1::DisconnectResponse> done);
+  void get_presence(v1::GetPresenceRequest request, Done<v1::GetPresenceResponse> done);
+  void list_room_members(v1::ListRoomMembersRequest request,
+                         Done<v1::ListRoomMembersResponse> done);
+  void stats(v1::StatsRequest request, Done<v1::StatsResponse> done);
+
+  // --- broker thread only ---
+  // Fires due deadlines (token expiry, grace, EmitWithAck and handler timeouts).
+  void tick();
+  PresenceSync& presence() { return *presence_; }
+  size_t session_count() const { return sessions_.size(); }
+  size_t handler_count() const { return handlers_.size(); }
+  // The rooms the broker believes a socket is in (empty when unknown).
+  std::vector<std::string> session_rooms(const std::string& socket_id) const;
+  int64_t session_token_expiry(const std::string& socket_id) const;
+
+  const BrokerOptions& options() const { return options_; }
+  // Any thread.
+  const BrokerCounters& counters() const { return counters_; }
+  uint64_t deliveries_published() const { return fanout_.published(); }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  struct Session {
+    std::string socket_id;
+    std::string ns;
+    std::shared_ptr<EdgeConnection> conn;
+    std::shared_ptr<const policy::PolicySet> policy_set;  // keeps `policy` alive
+    const policy::NamespacePolicy* policy = nullptr;
+    policy::NamespaceMatch match;
+    bool anonymous = true;
+    std::string user_id;
+    nlohmann::json claims;
+    std::vector<std::string> rooms;
+    policy::RateLimiter limiter;
+    int64_t token_expires_at_ms = 0;
+    int64_t disconnect_at_ms = 0;  // grace: when the socket goes unless it refreshes
+  };
+
+  struct PendingEmit {
+    std::vector<v1::SocketAck> acks;
+    std::unordered_map<std::string, size_t> index;  // socket id → acks position
+    size_t remaining = 0;
+    Done<v1::EmitWithAckResponse> done;
+  };
+
+  struct PendingCall {
+    HandlerStream* handler = nullptr;
+    std::string socket_id;
+    std::string ns;
+    std::shared_ptr<EdgeConnection> conn;
+    uint64_t ack_id = 0;
+  };
+
+  struct HandlerInfo {
+    std::shared_ptr<HandlerStream> stream;
+    std::string service_name;
+    std::vector<std::pair<std::string, std::string>> routes;  // (ns, event)
+  };
+
+  struct RouteEntry {
+    std::vector<HandlerStream*> handlers;
+    size_t next = 0;
+  };
+
+  enum class DeadlineKind { kTokenExpiry, kGrace, kEmit, kCall };
+  struct Deadline {
+    DeadlineKind kind;
+    std::string socket_id;  // kTokenExpiry, kGrace
+    uint64_t id = 0;        // kEmit: request id; kCall: call id
+  };
+
+  Broker(boost::asio::io_context& io, bus::Bus& bus, BrokerOptions options);
+
+  // Runs f(*this) on the broker thread, unless the broker is gone by then.
+  template <typename F>
+  void post(F&& f) {
+    boost::asio::post(io_, [weak = weak_from_this(), f = std::forward<F>(f)]() mutable {
+      if (auto self = weak.lock()) f(*self);
+    });
+  }
+
+  // Edge messages.
+  void handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::SessionOpen& open);
+  void handle_close(const std::shared_ptr<EdgeConnection>& conn,
+                    const internal::SessionClose& close);
+  void handle_event(const std::shared_ptr<EdgeConnection>& conn, internal::ClientEvent& event);
+  void handle_ack(internal::ClientAck& ack);
+  void handle_refresh(Session& session, const internal::ClientEvent& event,
+                      const nlohmann::json& args);
+  void do_edge_closed(const std::shared_ptr<EdgeConnection>& conn);
+
+  // Token verification into the policy's terms; *expires_at_ms gets the token's exp (0 = none).
+  policy::TokenVerification verify_token(const std::string& token, int64_t* expires_at_ms) const;
+
+  void reject(EdgeConnection& conn, const std::string& socket_id, const ClientError& error);
+  void send_verdict(EdgeConnection& conn, const std::string& socket_id, const std::string& ns,
+                    bool wants_ack, uint64_t ack_id, std::string args_json,
+                    const ClientError* error);
+  void send_ok(EdgeConnection& conn, const internal::ClientEvent& event, nlohmann::json ack);
+  void send_error(EdgeConnection& conn, const internal::ClientEvent& event, ClientError error);
+  void remove_session(const std::string& socket_id, const std::string& reason);
+  void schedule_expiry(Session& session);
+  // Publishes presence events for `rooms` of the session that match a presence_events rule.
+  void announce(const Session& session, const std::vector<std::string>& rooms, bool joined);
+  void disconnect_session(Session& session, const std::string& reason);
+
+  // Handlers.
+  void handle_register(const std::shared_ptr<HandlerStream>& stream,
+                       const v1::HandlerMessage::Register& reg);
+  void handle_reply(HandlerStream* stream, v1::HandlerMessage::Reply& reply);
+  void handle_handler_emit(v1::HandlerMessage::Emit& emit);
+  void do_handler_closed(HandlerStream* stream);
+  // Round-robin pick for (ns, event), trying the socket's namespace then its policy's pattern.
+  HandlerStream* pick_handler(const Session& session, std::string_view event);
+  void notify_lifecycle(const Session& session, std::string_view route, std::string auth_json,
+                        std::string reason);
+
+  // API helpers.
+  template <typename Response>
+  void refuse(Status status, Done<Response>& done) {
+    counters_.api_refused.fetch_add(1, std::memory_order_relaxed);
+    done(std::move(status), Response());
+  }
+  // Sends an EmitToSocket to the edge holding the socket; false when no route is known.
+  bool send_to_socket(const std::string& socket_id, internal::BrokerToEdge message);
+  std::shared_ptr<EdgeConnection> route_for_socket(const std::string& socket_id) const;
+  Result<std::vector<std::string>> resolve_target(const std::string& ns, const v1::Target& target);
+  Status check_namespace(std::string* ns) const;
+  uint32_t apply_room_command(const std::string& ns, const v1::Target& target,
+                              internal::RoomCommand command);
+  void finish_emit(uint64_t request_id);
+
+  // Deadlines.
+  void schedule(int64_t at_ms, Deadline deadline);
+  void arm_timer();
+  void fire(const Deadline& deadline, int64_t now);
+
+  boost::asio::io_context& io_;
+  bus::Bus& bus_;
+  BrokerOptions options_;
+  EmitLimits limits_;
+  Fanout fanout_;
+  std::shared_ptr<PresenceSync> presence_;
+
+  std::unordered_map<std::string, Session> sessions_;
+  std::unordered_map<std::string, std::weak_ptr<EdgeConnection>> edges_;  // edge id → connection
+  std::unordered_map<HandlerStream*, HandlerInfo> handlers_;
+  std::map<std::pair<std::string, std::string>, RouteEntry> routes_;
+  std::unordered_map<uint64_t, PendingCall> calls_;
+  std::unordered_map<uint64_t, PendingEmit> emits_;
+  uint64_t next_call_id_ = 1;
+  uint64_t next_request_id_ = 1;
+
+  BrokerCounters counters_;
+  std::multimap<int64_t, Deadline> deadlines_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+  int64_t armed_at_ms_ = INT64_MAX;
+  bool stopped_ = false;
+};
+
+}  // namespace herald::broker
