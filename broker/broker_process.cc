@@ -116,11 +116,9 @@ Result<std::unique_ptr<BrokerProcess>> BrokerProcess::start(BrokerProcessConfig 
   options.broker_id = common.node.id;
   options.cluster_prefix = common.node.cluster_prefix;
   options.edgelink_address = advertised;  // in this broker's heartbeats: edges connect to it
-  options.policy = bc.policy ? bc.policy : default_policy();
+  apply_config(bc, &options);
+  if (!options.policy) options.policy = default_policy();
   options.verifier = std::move(verifier);
-  options.on_expiry = bc.auth.on_expiry;
-  options.grace_s = bc.auth.grace_s;
-  options.api = bc.api;
   options.heartbeat_interval_ms = common.bus.heartbeat_interval_ms;
   options.heartbeat_timeout_ms = common.bus.heartbeat_timeout_ms;
   p.broker = Broker::create(p.io, *p.bus, std::move(options));

@@ -45,10 +45,8 @@ class StandaloneServerImpl final : public StandaloneServer {
     broker::BrokerOptions bopts;
     bopts.broker_id = common.node.id;
     bopts.cluster_prefix = common.node.cluster_prefix;
-    bopts.policy = config_.broker.policy;
-    bopts.on_expiry = config_.broker.auth.on_expiry;
-    bopts.grace_s = config_.broker.auth.grace_s;
-    bopts.api = config_.broker.api;
+    broker::apply_config(config_.broker, &bopts);
+    if (!bopts.policy) bopts.policy = broker::default_policy();
     bopts.heartbeat_interval_ms = common.bus.heartbeat_interval_ms;
     bopts.heartbeat_timeout_ms = common.bus.heartbeat_timeout_ms;
     if (config_.broker.auth.has_keys()) {
