@@ -2,7 +2,7 @@
 // Assembles the demo's web root (what edge.static_dir points to) from examples/demo/ and the
 // unmodified socket.io-client browser bundle from npm (never committed):
 //
-//   node examples/demo/assemble.mjs --out build/release/demo-www --backend http://127.0.0.1:3001
+//   node examples/demo/assemble.mjs --out .run/demo-www --backend http://127.0.0.1:3001
 //
 //   OUT/index.html, app.js, style.css     copied from examples/demo/
 //   OUT/vendor/socket.io.min.js           examples/demo/node_modules/socket.io-client/dist/ (npm ci
