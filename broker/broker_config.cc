@@ -216,6 +216,8 @@ void read_broker_config(config::ConfigReader& reader, BrokerConfig* out) {
   reader.read("api.handler_timeout_ms", &api.handler_timeout_ms, 10, 3600000);
   reader.read("api.max_emit_timeout_ms", &api.max_emit_timeout_ms, 1, 3600000);
   reader.read("api.max_message_bytes", &api.max_message_bytes, 1024, 256 * 1024 * 1024);
+  config::read_grpc_tls(reader, "api.tls", &api.tls, "client_ca_file", /*enabled_by_cert=*/true,
+                        /*client=*/false);
 
   read_auth(reader, &out->auth);
 

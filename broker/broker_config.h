@@ -8,6 +8,7 @@
 
 #include "broker/auth/jwt_verifier.h"
 #include "broker/policy/policy.h"
+#include "common/config/common_config.h"
 #include "common/config/config_reader.h"
 
 namespace herald::broker {
@@ -36,6 +37,7 @@ struct ApiSettings {
   uint32_t handler_timeout_ms = 30000;    // a forwarded event without a Reply fails UNAVAILABLE
   uint32_t max_emit_timeout_ms = 600000;  // EmitWithAck.timeout_ms upper bound
   uint32_t max_message_bytes = 16 * 1024 * 1024;  // gRPC max receive message size
+  config::GrpcTlsConfig tls;  // api.tls.*: on when cert_file is set; client_ca_file → mTLS
 };
 
 // broker.presence_events: [{ns: "/chat", rooms: ["team:*"]}] — namespace and room globs whose

@@ -4,17 +4,22 @@
 #include <prometheus/registry.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <thread>
 
 #include "broker/api/api_server.h"
+#include "broker/broker_metrics.h"
 #include "broker/core/broker.h"
 #include "broker/edgelink/edgelink_server.h"
 #include "common/admin/admin_server.h"
+#include "common/bus/bus_metrics.h"
 #include "common/bus/nats_bus.h"
 #include "common/log/log.h"
+#include "common/metrics/process_metrics.h"
+#include "common/process/command_line.h"
 
 namespace herald::broker {
 
@@ -61,6 +66,28 @@ Result<std::string> resolve_edgelink_listen(const std::string& listen, std::stri
   return join_host_port(is_wildcard(host) && host.empty() ? "0.0.0.0" : host, port);
 }
 
+// herald_edgelink_* on the broker side: the edges' streams to this broker.
+void add_edgelink_server_metrics(metrics::CallbackCollector& c,
+                                 const edgelink::EdgeLinkServer& server) {
+  using metrics::read;
+  const edgelink::EdgeLinkCounters* k = &server.counters();
+  c.gauges("herald_edgelink_streams", "EdgeLink streams from edges, by state", [k] {
+    return std::vector<metrics::Sample>{{{{"state", "up"}}, read(k->streams_open)}};
+  });
+  c.counter("herald_edgelink_streams_opened_total", "EdgeLink streams opened by edges",
+            [k] { return read(k->streams_total); });
+  c.counter("herald_edgelink_messages_received_total", "EdgeToBroker messages received",
+            [k] { return read(k->messages_in); });
+  c.counter("herald_edgelink_messages_sent_total", "BrokerToEdge messages sent",
+            [k] { return read(k->messages_out); });
+  c.counter("herald_edgelink_overflow_closes_total",
+            "Streams closed because the edge stopped reading (queue over its limit)",
+            [k] { return read(k->overflow_closes); });
+  c.counter("herald_edgelink_resumes_received_total",
+            "Sessions resumed here after failing over from another broker",
+            [k] { return read(k->resumes); });
+}
+
 }  // namespace
 
 struct BrokerProcess::Parts {
@@ -74,7 +101,10 @@ struct BrokerProcess::Parts {
   std::unique_ptr<edgelink::EdgeLinkServer> edgelink;
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<admin::HealthRegistry> health = std::make_shared<admin::HealthRegistry>();
+  std::shared_ptr<metrics::CallbackCollector> collector =
+      std::make_shared<metrics::CallbackCollector>();
   std::unique_ptr<admin::AdminServer> admin;
+  std::atomic<bool> draining{false};
 };
 
 BrokerProcess::BrokerProcess() : parts_(std::make_unique<Parts>()) {}
@@ -132,16 +162,34 @@ Result<std::unique_ptr<BrokerProcess>> BrokerProcess::start(BrokerProcessConfig 
   api_options.listen = bc.grpc_listen;
   api_options.bearer_tokens = bc.api.bearer_tokens;
   api_options.max_message_bytes = bc.api.max_message_bytes;
+  api_options.metrics = p.registry;
+  api_options.tls = bc.api.tls;
   auto api = api::ApiServer::start(std::move(api_options), p.broker);
   if (!api.ok()) return api.status();
   p.api = std::move(api.value());
 
   edgelink::EdgeLinkServerOptions link_options;
   link_options.listen = edgelink_listen.value();
+  link_options.tls = common.edgelink_tls;
+  if (link_options.tls.enabled && link_options.tls.cert_file.empty()) {
+    return invalid_argument("edgelink.tls: the broker needs cert_file and key_file");
+  }
   auto link = edgelink::EdgeLinkServer::start(std::move(link_options), p.broker);
   if (!link.ok()) return link.status();
   p.edgelink = std::move(link.value());
 
+  std::atomic<bool>* draining = &p.draining;
+  p.health->add("drain", [draining] {
+    if (draining->load()) return admin::CheckResult{admin::Readiness::kNotReady, "draining"};
+    return admin::CheckResult{admin::Readiness::kReady, ""};
+  });
+  boost::asio::io_context* io = &p.io;
+  p.health->add("broker", [io] {
+    if (loop_responds(*io, std::chrono::seconds(1))) {
+      return admin::CheckResult{admin::Readiness::kReady, "broker thread answers"};
+    }
+    return admin::CheckResult{admin::Readiness::kNotReady, "broker thread did not answer in 1 s"};
+  });
   bus::NatsBus* bus_ptr = p.bus.get();
   p.health->add("bus", [bus_ptr] {
     switch (bus_ptr->state()) {
@@ -155,7 +203,13 @@ Result<std::unique_ptr<BrokerProcess>> BrokerProcess::start(BrokerProcessConfig 
     }
   });
   if (!common.admin.listen.empty()) {
-    auto admin = admin::AdminServer::start(common.admin.listen, p.registry, p.health);
+    metrics::add_process_metrics(*p.collector, "herald-broker", kHeraldVersion,
+                                 [draining] { return draining->load(); });
+    add_broker_metrics(*p.collector, *p.broker);
+    bus::add_nats_bus_metrics(*p.collector, *p.bus);
+    add_edgelink_server_metrics(*p.collector, *p.edgelink);
+    auto admin =
+        admin::AdminServer::start(common.admin.listen, p.registry, p.health, {p.collector});
     if (!admin.ok()) return admin.status();
     p.admin = std::move(admin.value());
     std::string host;
@@ -182,10 +236,33 @@ Result<std::unique_ptr<BrokerProcess>> BrokerProcess::start(BrokerProcessConfig 
   return process;
 }
 
+bool BrokerProcess::draining() const {
+  return parts_->draining.load();
+}
+
+void BrokerProcess::drain(const DrainPlan& plan) {
+  if (stopped_ || parts_->draining.exchange(true)) return;
+  Parts& p = *parts_;
+  HLOG_INFO("broker", "draining", {{"stop_in_ms", plan.remaining().count()}});
+  if (p.api) {
+    // Shutdown refuses new calls at once and waits for the ones in flight; HandleEvents streams
+    // end with the broker, after the unary calls (and the EdgeLink streams they need) are done.
+    std::thread shutdown([&p, grace = plan.remaining()] { p.api->shutdown(grace); });
+    while (p.api->in_flight() > 0 && DrainClock::now() < plan.stop_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (p.edgelink) p.edgelink->shutdown(std::chrono::milliseconds(1000));
+    if (p.broker) p.broker->stop();
+    shutdown.join();
+  }
+  stop();
+}
+
 void BrokerProcess::stop() {
   if (stopped_) return;
   stopped_ = true;
   Parts& p = *parts_;
+  if (p.admin) p.admin->stop();  // it reads the components' counters: first
   // Edges first: they re-pin their sessions to the other brokers while this one winds down.
   if (p.edgelink) p.edgelink->shutdown(std::chrono::milliseconds(1000));
   if (p.broker) p.broker->stop();
@@ -196,7 +273,6 @@ void BrokerProcess::stop() {
     boost::asio::post(p.io, [&io = p.io] { io.stop(); });
     p.thread.join();
   }
-  if (p.admin) p.admin->stop();
   if (p.bus) p.bus->drain(1000);
   HLOG_INFO("broker", "herald-broker stopped", {});
 }

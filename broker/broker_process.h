@@ -7,6 +7,7 @@
 
 #include "broker/broker_config.h"
 #include "common/config/common_config.h"
+#include "common/process/shutdown.h"
 #include "common/status.h"
 
 namespace herald::broker {
@@ -24,6 +25,13 @@ class BrokerProcess {
   ~BrokerProcess();
   BrokerProcess(const BrokerProcess&) = delete;
   BrokerProcess& operator=(const BrokerProcess&) = delete;
+
+  // Graceful drain (SIGTERM): /readyz turns not_ready; the public API refuses new calls and
+  // lets unary calls in flight finish (EmitWithAck sockets stay reachable meanwhile); then the
+  // EdgeLink streams end (edges re-pin their sessions to other brokers) and stop() runs.
+  // Returns by about plan.stop_by.
+  void drain(const DrainPlan& plan);
+  bool draining() const;
 
   // EdgeLink streams end first (edges fail over at once), then the broker, the API, the admin
   // endpoint and the bus (drained). Idempotent.

@@ -4,6 +4,7 @@
 #include "broker/broker_process.h"
 #include "common/log/log.h"
 #include "common/process/command_line.h"
+#include "common/process/shutdown.h"
 #include "common/process/signals.h"
 
 int main(int argc, char** argv) {
@@ -50,13 +51,13 @@ int main(int argc, char** argv) {
   }
   if (auto level = log::parse_level(config.common.log.level); level.ok()) log::set_level(*level);
 
+  const config::DrainConfig drain = config.common.drain;
   auto process = broker::BrokerProcess::start(std::move(config));
   if (!process.ok()) {
     HLOG_ERROR("broker", "herald-broker failed to start", {{"error", process.status().message()}});
     return 1;
   }
-  const int sig = wait_for_shutdown_signal();
-  HLOG_INFO("broker", "shutting down", {{"signal", sig}});
-  (*process)->stop();
-  return 0;
+  broker::BrokerProcess& running = **process;
+  return serve_until_shutdown("broker", drain,
+                              [&running](const DrainPlan& plan) { running.drain(plan); });
 }

@@ -2,12 +2,14 @@
 // the bus adapter — wired to a BrokerLink and a Bus that the caller owns (standalone or cluster).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <shared_mutex>
 #include <string>
 
 #include "common/bus/bus.h"
+#include "common/process/shutdown.h"
 #include "common/status.h"
 #include "edge/adapter/bus_adapter.h"
 #include "edge/broker_link.h"
@@ -23,8 +25,13 @@ struct EdgeOptions {
   std::string edge_id;                    // node.id: unique in the cluster
   std::string cluster_prefix = "herald";  // node.cluster_prefix
   uint32_t heartbeat_interval_ms = 1000;  // bus.heartbeat_interval_ms
-  ExtraRoutes extra_routes;               // /healthz, /metrics, ... on the client port
+  uint32_t heartbeat_timeout_ms = 5000;   // bus.heartbeat_timeout_ms (peer edges, for polling)
+  // Cluster mode: forward polling requests for other edges' sessions over the bus (DESIGN.md §6).
+  bool forward_polling = true;
+  ExtraRoutes extra_routes;  // /healthz, /metrics, ... on the client port
 };
+
+class BusPollForwarder;
 
 class Edge final : private eio::SessionHandlerFactory {
  public:
@@ -42,6 +49,21 @@ class Edge final : private eio::SessionHandlerFactory {
   // SessionClose goes to the broker), joins the shard threads and announces an empty presence
   // snapshot. Idempotent; also run by the destructor.
   void stop();
+
+  // Graceful drain (any thread, while started): stop_accepting() closes the client listeners;
+  // drain_batch() then closes up to `max` open sessions that have no ack in flight (every one
+  // when `force`) with an Engine.IO close — clients see "transport close" and reconnect,
+  // elsewhere — and returns the open sessions left. stop() closes whatever remains.
+  void stop_accepting();
+  bool accepting() const { return accepting_.load(std::memory_order_relaxed); }
+  size_t drain_batch(size_t max, bool force = false);
+  // The whole client drain: stop_accepting(), then a batch every plan.batch_interval until no
+  // session is open or plan.stop_by passes, then waits (up to 1 s, within stop_by) for the clients
+  // to close their connections. Returns the sessions still open (stop() closes them).
+  size_t drain(const DrainPlan& plan);
+  // Bytes queued for clients on every shard (asks the shards; for /metrics).
+  uint64_t outbound_queue_bytes() const;
+  const sio::NamespaceGauges& namespace_gauges() const { return sockets_->namespace_gauges(); }
 
   uint16_t port() const { return eio_->port(); }
   const std::string& edge_id() const { return options_.edge_id; }
@@ -67,9 +89,11 @@ class Edge final : private eio::SessionHandlerFactory {
   // Destroyed in reverse: the layers before the server that owns the io_contexts they use.
   std::unique_ptr<EioServer> eio_;
   std::shared_ptr<BusAdapter> adapter_;
+  std::shared_ptr<BusPollForwarder> forwarder_;
   std::unique_ptr<sio::SocketServer> sockets_;
   bool started_ = false;
   bool stopped_ = false;
+  std::atomic<bool> accepting_{false};
 };
 
 }  // namespace herald::edge

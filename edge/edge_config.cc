@@ -27,7 +27,8 @@ void read_edge_config(config::ConfigReader& r, EdgeConfig* out) {
   r.read("edge.allow_polling", &out->allow_polling);
   r.read("edge.allow_websocket", &out->allow_websocket);
   if (!out->allow_polling && !out->allow_websocket) {
-    r.add_error("edge.allow_polling / edge.allow_websocket: at least one transport must be allowed");
+    r.add_error(
+        "edge.allow_polling / edge.allow_websocket: at least one transport must be allowed");
   }
   r.read("edge.cors.origins", &out->cors.origins);
   r.read("edge.cors.credentials", &out->cors.credentials);
@@ -36,6 +37,12 @@ void read_edge_config(config::ConfigReader& r, EdgeConfig* out) {
   r.read("edge.static_path", &out->static_path);
   r.read("edge.static_dir", &out->static_dir);
   r.read("edge.brokers", &out->brokers);
+  r.read_enum("edge.tls.mode", &out->tls.mode, {"off", "on", "detect"});
+  r.read("edge.tls.cert_file", &out->tls.cert_file);
+  r.read("edge.tls.key_file", &out->tls.key_file);
+  if (out->tls.mode != "off" && (out->tls.cert_file.empty() || out->tls.key_file.empty())) {
+    r.add_error("edge.tls: mode " + out->tls.mode + " needs cert_file and key_file");
+  }
 }
 
 }  // namespace herald::edge

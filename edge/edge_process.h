@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/config/common_config.h"
+#include "common/process/shutdown.h"
 #include "common/status.h"
 #include "edge/edge_config.h"
 
@@ -25,6 +26,12 @@ class EdgeProcess {
   ~EdgeProcess();
   EdgeProcess(const EdgeProcess&) = delete;
   EdgeProcess& operator=(const EdgeProcess&) = delete;
+
+  // Graceful drain (SIGTERM): /readyz turns not_ready, the edge stops accepting and closes its
+  // client sessions in batches (those with acks in flight last) so they reconnect to other edges,
+  // then stop(). Returns by about plan.stop_by.
+  void drain(const DrainPlan& plan);
+  bool draining() const;
 
   // Closes the client sessions (their SessionClose reach the brokers), then the broker streams,
   // the admin endpoint and the bus (drained). Idempotent.

@@ -3,6 +3,7 @@
 
 #include "common/log/log.h"
 #include "common/process/command_line.h"
+#include "common/process/shutdown.h"
 #include "common/process/signals.h"
 #include "edge/edge_process.h"
 
@@ -51,13 +52,13 @@ int main(int argc, char** argv) {
   }
   if (auto level = log::parse_level(config.common.log.level); level.ok()) log::set_level(*level);
 
+  const config::DrainConfig drain = config.common.drain;
   auto process = edge::EdgeProcess::start(std::move(config));
   if (!process.ok()) {
     HLOG_ERROR("edge", "herald-edge failed to start", {{"error", process.status().message()}});
     return 1;
   }
-  const int sig = wait_for_shutdown_signal();
-  HLOG_INFO("edge", "shutting down", {{"signal", sig}});
-  (*process)->stop();
-  return 0;
+  edge::EdgeProcess& running = **process;
+  return serve_until_shutdown("edge", drain,
+                              [&running](const DrainPlan& plan) { running.drain(plan); });
 }

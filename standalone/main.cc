@@ -3,6 +3,7 @@
 
 #include "common/log/log.h"
 #include "common/process/command_line.h"
+#include "common/process/shutdown.h"
 #include "common/process/signals.h"
 #include "standalone/standalone_server.h"
 
@@ -48,7 +49,8 @@ int main(int argc, char** argv) {
   (void)config::split_host_port(config.broker.grpc_listen, "broker.grpc_listen", &grpc_host, &port);
   const auto& srv = **server;
   nlohmann::json ready = {
-      {"socketio_url", "http://" + host + ":" + std::to_string(srv.socketio_port())},
+      {"socketio_url", std::string(config.edge.tls.mode == "on" ? "https://" : "http://") + host +
+                           ":" + std::to_string(srv.socketio_port())},
       {"socketio_path", config.edge.path},
       {"grpc_address", grpc_host + ":" + std::to_string(srv.grpc_port())},
       {"node_id", config.common.node.id}};
@@ -59,9 +61,9 @@ int main(int argc, char** argv) {
   // Tests and scripts wait for this line.
   log::write(log::Level::kInfo, "herald", "herald ready", ready);
 
-  int sig = wait_for_shutdown_signal();
-  HLOG_INFO("herald", "shutting down", {{"signal", sig}});
-  (*server)->stop();
+  standalone::StandaloneServer& running = **server;
+  const int code = serve_until_shutdown("herald", config.common.drain,
+                                        [&running](const DrainPlan& plan) { running.drain(plan); });
   HLOG_INFO("herald", "stopped", {});
-  return 0;
+  return code;
 }

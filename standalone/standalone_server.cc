@@ -4,16 +4,22 @@
 
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <thread>
 
 #include "broker/api/api_server.h"
+#include "broker/broker_metrics.h"
 #include "broker/core/broker.h"
 #include "common/admin/admin_server.h"
 #include "common/bus/bus.h"
+#include "common/bus/bus_metrics.h"
 #include "common/log/log.h"
+#include "common/metrics/process_metrics.h"
+#include "common/process/command_line.h"
 #include "edge/edge.h"
+#include "edge/edge_metrics.h"
 #include "standalone/in_process_link.h"
 
 namespace herald::standalone {
@@ -62,6 +68,8 @@ class StandaloneServerImpl final : public StandaloneServer {
     api_opts.listen = config_.broker.grpc_listen;
     api_opts.bearer_tokens = config_.broker.api.bearer_tokens;
     api_opts.max_message_bytes = config_.broker.api.max_message_bytes;
+    api_opts.metrics = registry_;
+    api_opts.tls = config_.broker.api.tls;
     auto api = broker::api::ApiServer::start(api_opts, broker_);
     if (!api.ok()) return api.status();
     api_ = std::move(api).value();
@@ -80,12 +88,62 @@ class StandaloneServerImpl final : public StandaloneServer {
 
     if (!common.admin.listen.empty()) {
       auto health = std::make_shared<admin::HealthRegistry>();
-      health->add("edge", [] { return admin::CheckResult{admin::Readiness::kReady, ""}; });
-      auto admin = admin::AdminServer::start(common.admin.listen, registry_, health);
+      add_health_checks(*health);
+      auto collector = std::make_shared<metrics::CallbackCollector>();
+      metrics::add_process_metrics(*collector, "herald", std::string(kHeraldVersion),
+                                   [this] { return draining(); });
+      edge::add_edge_metrics(*collector, *edge_);
+      broker::add_broker_metrics(*collector, *broker_);
+      bus::add_bus_state_metric(*collector, *bus_);
+      auto admin = admin::AdminServer::start(common.admin.listen, registry_, health, {collector});
       if (!admin.ok()) return admin.status();
       admin_ = std::move(admin).value();
     }
     return Status::ok_status();
+  }
+
+  void add_health_checks(admin::HealthRegistry& health) {
+    health.add("drain", [this] {
+      if (draining()) return admin::CheckResult{admin::Readiness::kNotReady, "draining"};
+      return admin::CheckResult{admin::Readiness::kReady, ""};
+    });
+    edge::Edge* edge = edge_.get();
+    health.add("edge", [edge] {
+      if (edge->accepting()) {
+        return admin::CheckResult{admin::Readiness::kReady,
+                                  "listening on port " + std::to_string(edge->port())};
+      }
+      return admin::CheckResult{admin::Readiness::kNotReady, "not accepting connections"};
+    });
+    health.add("broker", [this] {
+      if (broker::loop_responds(broker_io_, std::chrono::seconds(1))) {
+        return admin::CheckResult{admin::Readiness::kReady, "broker thread answers"};
+      }
+      return admin::CheckResult{admin::Readiness::kNotReady, "broker thread did not answer in 1 s"};
+    });
+  }
+
+  bool draining() const override { return draining_.load(std::memory_order_relaxed); }
+
+  void drain(const DrainPlan& plan) override {
+    if (stopped_ || draining_.exchange(true)) return;
+    HLOG_INFO("herald", "draining", {{"stop_in_ms", plan.remaining().count()}});
+    // Clients first: they reconnect elsewhere; API calls and HandleEvents keep serving them.
+    if (edge_) edge_->drain(plan);
+    drain_api(plan);
+    stop();
+  }
+
+  // New API calls are refused; unary calls in flight finish (EmitWithAck included: its sockets
+  // are gone or have answered), then HandleEvents streams end with the broker.
+  void drain_api(const DrainPlan& plan) {
+    if (!api_) return;
+    std::thread shutdown([this, grace = plan.remaining()] { api_->shutdown(grace); });
+    while (api_->in_flight() > 0 && DrainClock::now() < plan.stop_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (broker_) broker_->stop();  // ends HandleEvents streams, which Shutdown waits for
+    shutdown.join();
   }
 
   uint16_t socketio_port() const override { return edge_ ? edge_->port() : 0; }
@@ -95,6 +153,8 @@ class StandaloneServerImpl final : public StandaloneServer {
   void stop() override {
     if (stopped_) return;
     stopped_ = true;
+    // The admin endpoint reads the components' counters: it goes first.
+    if (admin_) admin_->stop();
     // Clients first (their SessionClose reach the broker), then callers, then the broker.
     if (edge_) edge_->stop();
     if (broker_) broker_->stop();
@@ -126,6 +186,7 @@ class StandaloneServerImpl final : public StandaloneServer {
   std::unique_ptr<edge::Edge> edge_;
   std::unique_ptr<admin::AdminServer> admin_;
   bool stopped_ = false;
+  std::atomic<bool> draining_{false};
 };
 
 }  // namespace

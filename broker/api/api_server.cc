@@ -7,6 +7,7 @@
 
 #include "broker/api/realtime_service.h"
 #include "common/log/log.h"
+#include "common/tls/grpc_tls.h"
 
 namespace herald::broker::api {
 
@@ -17,15 +18,17 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiServerOptions options,
               "api.bearer_tokens is empty: the public API accepts unauthenticated callers",
               {{"listen", options.listen}});
   }
+  auto credentials = tls::server_credentials(options.tls, "api.tls");
+  if (!credentials.ok()) return credentials.status();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   std::unique_ptr<ApiServer> server(new ApiServer());
-  server->service_ =
-      std::make_unique<RealtimeService>(std::move(broker), CallerAuth(options.bearer_tokens));
+  server->service_ = std::make_unique<RealtimeService>(
+      std::move(broker), CallerAuth(options.bearer_tokens),
+      options.metrics ? std::make_unique<ApiMetrics>(*options.metrics) : nullptr);
   grpc::ServerBuilder builder;
-  // TODO(tls): TLS and client-certificate (mTLS) credentials from config.
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(options.listen, credentials.value(), &server->port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
@@ -33,8 +36,16 @@ Result<std::unique_ptr<ApiServer>> ApiServer::start(ApiServerOptions options,
     return unavailable("broker.grpc_listen: cannot listen on " + options.listen);
   }
   HLOG_INFO("broker.api", "public API listening",
-            {{"listen", options.listen}, {"port", server->port_}});
+            {{"listen", options.listen},
+             {"port", server->port_},
+             {"tls", !options.tls.enabled          ? "off"
+                     : options.tls.ca_file.empty() ? "tls"
+                                                   : "mtls"}});
   return server;
+}
+
+int64_t ApiServer::in_flight() const {
+  return service_ ? service_->in_flight() : 0;
 }
 
 ApiServer::~ApiServer() {

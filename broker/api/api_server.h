@@ -9,10 +9,14 @@
 #include <vector>
 
 #include "broker/core/broker.h"
+#include "common/config/common_config.h"
 #include "common/status.h"
 
 namespace grpc {
 class Server;
+}
+namespace prometheus {
+class Registry;
 }
 
 namespace herald::broker::api {
@@ -23,6 +27,9 @@ struct ApiServerOptions {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free port
   std::vector<std::string> bearer_tokens;  // empty: callers are not authenticated (warned)
   uint32_t max_message_bytes = 16 * 1024 * 1024;
+  // herald_api_* metrics go here (null: none).
+  std::shared_ptr<prometheus::Registry> metrics;
+  config::GrpcTlsConfig tls;  // api.tls: TLS, and mTLS with a client CA (docs/tls.md)
 };
 
 class ApiServer {
@@ -33,6 +40,8 @@ class ApiServer {
   ~ApiServer();
 
   int port() const { return port_; }
+  // Unary calls in progress.
+  int64_t in_flight() const;
 
   // Stops accepting calls and waits for in-flight ones, cancelling them after `grace`. The
   // broker's thread must still run (unary calls finish from it); call Broker::stop() first so

@@ -52,21 +52,131 @@ grpc::Status CallerAuth::check(const grpc::CallbackServerContext& context) const
   return grpc::Status::OK;
 }
 
+std::string_view api_method_name(ApiMethod method) {
+  switch (method) {
+    case ApiMethod::kPushToUser:
+      return "PushToUser";
+    case ApiMethod::kBroadcast:
+      return "Broadcast";
+    case ApiMethod::kEmitWithAck:
+      return "EmitWithAck";
+    case ApiMethod::kJoinRooms:
+      return "JoinRooms";
+    case ApiMethod::kLeaveRooms:
+      return "LeaveRooms";
+    case ApiMethod::kDisconnect:
+      return "Disconnect";
+    case ApiMethod::kGetPresence:
+      return "GetPresence";
+    case ApiMethod::kListRoomMembers:
+      return "ListRoomMembers";
+    case ApiMethod::kStats:
+      return "Stats";
+    case ApiMethod::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string_view grpc_code_name(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+}  // namespace
+
+ApiMetrics::ApiMetrics(prometheus::Registry& registry) {
+  auto& durations = prometheus::BuildHistogram()
+                        .Name("herald_api_request_duration_seconds")
+                        .Help("Public gRPC API unary calls: time from arrival to Finish")
+                        .Register(registry);
+  // EmitWithAck waits for client acks (up to its timeout): the buckets reach 30 s.
+  const prometheus::Histogram::BucketBoundaries buckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+  for (size_t i = 0; i < durations_.size(); ++i) {
+    durations_[i] = &durations.Add(
+        {{"method", std::string(api_method_name(static_cast<ApiMethod>(i)))}}, buckets);
+  }
+  requests_ = &prometheus::BuildCounter()
+                   .Name("herald_api_requests_total")
+                   .Help("Public gRPC API unary calls finished, by method and gRPC status code")
+                   .Register(registry);
+}
+
+void ApiMetrics::observe(ApiMethod method, double seconds, grpc::StatusCode code) {
+  const auto i = static_cast<size_t>(method);
+  if (i >= durations_.size()) return;
+  durations_[i]->Observe(seconds);
+  requests_
+      ->Add({{"method", std::string(api_method_name(method))},
+             {"code", std::string(grpc_code_name(code))}})
+      .Increment();
+}
+
 template <typename Request, typename Response>
-grpc::ServerUnaryReactor* RealtimeService::unary(grpc::CallbackServerContext* context,
-                                                 const Request* request, Response* response,
-                                                 void (Broker::*method)(Request,
-                                                                        Broker::Done<Response>)) {
+grpc::ServerUnaryReactor* RealtimeService::unary(
+    grpc::CallbackServerContext* context, const Request* request, Response* response,
+    ApiMethod which, void (Broker::*method)(Request, Broker::Done<Response>)) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const auto started = std::chrono::steady_clock::now();
+  in_flight_.fetch_add(1, std::memory_order_relaxed);
+  // Metrics and the in-flight count are settled before Finish: once every call has finished, the
+  // server (and this service) may be destroyed.
+  auto finish = [this, reactor, which, started](const grpc::Status& status) {
+    if (metrics_) {
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+      metrics_->observe(which, took.count(), status.error_code());
+    }
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    reactor->Finish(status);
+  };
   grpc::Status allowed = auth_.check(*context);
   if (!allowed.ok()) {
-    reactor->Finish(allowed);
+    finish(allowed);
     return reactor;
   }
   // gRPC keeps `response` alive until Finish; the broker answers on its own thread.
-  ((*broker_).*method)(*request, [reactor, response](Status status, Response result) {
+  ((*broker_).*method)(*request, [finish, response](Status status, Response result) {
     if (status.ok()) *response = std::move(result);
-    reactor->Finish(to_grpc(status));
+    finish(to_grpc(status));
   });
   return reactor;
 }
@@ -74,47 +184,47 @@ grpc::ServerUnaryReactor* RealtimeService::unary(grpc::CallbackServerContext* co
 grpc::ServerUnaryReactor* RealtimeService::PushToUser(grpc::CallbackServerContext* context,
                                                       const v1::PushToUserRequest* request,
                                                       v1::PushToUserResponse* response) {
-  return unary(context, request, response, &Broker::push_to_user);
+  return unary(context, request, response, ApiMethod::kPushToUser, &Broker::push_to_user);
 }
 grpc::ServerUnaryReactor* RealtimeService::Broadcast(grpc::CallbackServerContext* context,
                                                      const v1::BroadcastRequest* request,
                                                      v1::BroadcastResponse* response) {
-  return unary(context, request, response, &Broker::broadcast);
+  return unary(context, request, response, ApiMethod::kBroadcast, &Broker::broadcast);
 }
 grpc::ServerUnaryReactor* RealtimeService::EmitWithAck(grpc::CallbackServerContext* context,
                                                        const v1::EmitWithAckRequest* request,
                                                        v1::EmitWithAckResponse* response) {
-  return unary(context, request, response, &Broker::emit_with_ack);
+  return unary(context, request, response, ApiMethod::kEmitWithAck, &Broker::emit_with_ack);
 }
 grpc::ServerUnaryReactor* RealtimeService::JoinRooms(grpc::CallbackServerContext* context,
                                                      const v1::RoomsRequest* request,
                                                      v1::RoomsResponse* response) {
-  return unary(context, request, response, &Broker::join_rooms);
+  return unary(context, request, response, ApiMethod::kJoinRooms, &Broker::join_rooms);
 }
 grpc::ServerUnaryReactor* RealtimeService::LeaveRooms(grpc::CallbackServerContext* context,
                                                       const v1::RoomsRequest* request,
                                                       v1::RoomsResponse* response) {
-  return unary(context, request, response, &Broker::leave_rooms);
+  return unary(context, request, response, ApiMethod::kLeaveRooms, &Broker::leave_rooms);
 }
 grpc::ServerUnaryReactor* RealtimeService::Disconnect(grpc::CallbackServerContext* context,
                                                       const v1::DisconnectRequest* request,
                                                       v1::DisconnectResponse* response) {
-  return unary(context, request, response, &Broker::disconnect);
+  return unary(context, request, response, ApiMethod::kDisconnect, &Broker::disconnect);
 }
 grpc::ServerUnaryReactor* RealtimeService::GetPresence(grpc::CallbackServerContext* context,
                                                        const v1::GetPresenceRequest* request,
                                                        v1::GetPresenceResponse* response) {
-  return unary(context, request, response, &Broker::get_presence);
+  return unary(context, request, response, ApiMethod::kGetPresence, &Broker::get_presence);
 }
 grpc::ServerUnaryReactor* RealtimeService::ListRoomMembers(
     grpc::CallbackServerContext* context, const v1::ListRoomMembersRequest* request,
     v1::ListRoomMembersResponse* response) {
-  return unary(context, request, response, &Broker::list_room_members);
+  return unary(context, request, response, ApiMethod::kListRoomMembers, &Broker::list_room_members);
 }
 grpc::ServerUnaryReactor* RealtimeService::Stats(grpc::CallbackServerContext* context,
                                                  const v1::StatsRequest* request,
                                                  v1::StatsResponse* response) {
-  return unary(context, request, response, &Broker::stats);
+  return unary(context, request, response, ApiMethod::kStats, &Broker::stats);
 }
 
 // ---------------------------------------------------------------------------------------------

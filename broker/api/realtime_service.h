@@ -4,7 +4,12 @@
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
+#include <array>
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,13 +33,43 @@ class CallerAuth {
 
 grpc::Status to_grpc(const Status& status);
 
+enum class ApiMethod {
+  kPushToUser,
+  kBroadcast,
+  kEmitWithAck,
+  kJoinRooms,
+  kLeaveRooms,
+  kDisconnect,
+  kGetPresence,
+  kListRoomMembers,
+  kStats,
+  kCount,
+};
+std::string_view api_method_name(ApiMethod method);
+
+// herald_api_request_duration_seconds{method} and herald_api_requests_total{method,code}, in the
+// process's prometheus::Registry. Observed once per unary call, when it finishes.
+class ApiMetrics {
+ public:
+  explicit ApiMetrics(prometheus::Registry& registry);
+  void observe(ApiMethod method, double seconds, grpc::StatusCode code);
+
+ private:
+  std::array<prometheus::Histogram*, static_cast<size_t>(ApiMethod::kCount)> durations_{};
+  prometheus::Family<prometheus::Counter>* requests_ = nullptr;
+};
+
 class RealtimeService final : public v1::Realtime::CallbackService {
  public:
   // Messages queued for one HandleEvents stream before it is cut off as too slow.
   static constexpr size_t kMaxHandlerQueue = 10000;
 
-  RealtimeService(std::shared_ptr<Broker> broker, CallerAuth auth)
-      : broker_(std::move(broker)), auth_(std::move(auth)) {}
+  RealtimeService(std::shared_ptr<Broker> broker, CallerAuth auth,
+                  std::unique_ptr<ApiMetrics> metrics = nullptr)
+      : broker_(std::move(broker)), auth_(std::move(auth)), metrics_(std::move(metrics)) {}
+
+  // Unary calls started and not finished yet (a graceful drain waits for them).
+  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
 
   grpc::ServerUnaryReactor* PushToUser(grpc::CallbackServerContext* context,
                                        const v1::PushToUserRequest* request,
@@ -69,11 +104,13 @@ class RealtimeService final : public v1::Realtime::CallbackService {
  private:
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* unary(grpc::CallbackServerContext* context, const Request* request,
-                                  Response* response,
+                                  Response* response, ApiMethod which,
                                   void (Broker::*method)(Request, Broker::Done<Response>));
 
   std::shared_ptr<Broker> broker_;
   CallerAuth auth_;
+  std::unique_ptr<ApiMetrics> metrics_;
+  std::atomic<int64_t> in_flight_{0};
 };
 
 }  // namespace herald::broker::api

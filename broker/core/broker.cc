@@ -83,6 +83,11 @@ void apply_config(const BrokerConfig& config, BrokerOptions* options) {
   options->presence_events = config.presence_events;
 }
 
+std::string_view BrokerCounters::slot_name(size_t slot) {
+  if (slot >= kInvalidNamespaceSlot) return "INVALID_NAMESPACE";
+  return to_string(static_cast<ClientErrorCode>(slot));
+}
+
 std::shared_ptr<Broker> Broker::create(boost::asio::io_context& io, bus::Bus& bus,
                                        BrokerOptions options) {
   return std::shared_ptr<Broker>(new Broker(io, bus, std::move(options)));
@@ -108,6 +113,11 @@ Broker::Broker(boost::asio::io_context& io, bus::Bus& bus, BrokerOptions options
                                              bus::Subjects(options_.cluster_prefix),
                                              std::move(sync), options_.clock);
   if (options_.run_timers) timer_ = std::make_unique<boost::asio::steady_timer>(io_);
+  // Both run on the broker thread (Fanout is only used there; PresenceSync ticks there).
+  fanout_.set_fallback(
+      [this](const std::string& edge_id, const std::string& subject,
+             const bus::EnvelopePtr& envelope) { send_fallback(edge_id, subject, envelope); });
+  presence_->set_routes_provider([this] { return local_routes(); });
 }
 
 Broker::~Broker() = default;
@@ -115,6 +125,18 @@ Broker::~Broker() = default;
 void Broker::start() {
   post([](Broker& self) {
     self.presence_->start(self.options_.run_timers);
+    std::weak_ptr<Broker> weak = self.weak_from_this();
+    self.reply_sub_ = self.bus_.subscribe(
+        bus::Subjects(self.options_.cluster_prefix).broker(self.options_.broker_id),
+        [weak](const std::string&, const bus::EnvelopePtr& envelope) {
+          if (envelope->kind_case() != bus::Envelope::kHandledEventReply) return;
+          auto broker = weak.lock();
+          if (!broker) return;
+          broker->post([envelope](Broker& b) {
+            internal::HandledEventReply reply = envelope->handled_event_reply();
+            b.handle_peer_reply(reply);
+          });
+        });
     HLOG_INFO(kLog, "broker started", {{"broker", self.options_.broker_id}});
   });
 }
@@ -124,6 +146,8 @@ void Broker::stop() {
     if (self.stopped_) return;
     self.stopped_ = true;
     self.presence_->stop();
+    self.reply_sub_.reset();
+    self.handle_subs_.clear();
     if (self.timer_) self.timer_->cancel();
     auto emits = std::move(self.emits_);
     self.emits_.clear();
@@ -226,6 +250,8 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
     rejected->mutable_error()->set_code("INVALID_NAMESPACE");
     rejected->mutable_error()->set_message("Invalid namespace");
     counters_.sessions_rejected.fetch_add(1, std::memory_order_relaxed);
+    counters_.connects_refused_by_code[BrokerCounters::kInvalidNamespaceSlot].fetch_add(
+        1, std::memory_order_relaxed);
     conn->send(std::move(out));
     return;
   }
@@ -322,6 +348,8 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
 
 void Broker::reject(EdgeConnection& conn, const std::string& socket_id, const ClientError& error) {
   counters_.sessions_rejected.fetch_add(1, std::memory_order_relaxed);
+  counters_.connects_refused_by_code[BrokerCounters::slot(error.code)].fetch_add(
+      1, std::memory_order_relaxed);
   internal::BrokerToEdge out;
   internal::SessionRejected* rejected = out.mutable_rejected();
   rejected->set_socket_id(socket_id);
@@ -423,6 +451,8 @@ void Broker::send_ok(EdgeConnection& conn, const internal::ClientEvent& event, n
 void Broker::send_error(EdgeConnection& conn, const internal::ClientEvent& event,
                         ClientError error) {
   counters_.events_refused.fetch_add(1, std::memory_order_relaxed);
+  counters_.events_refused_by_code[BrokerCounters::slot(error.code)].fetch_add(
+      1, std::memory_order_relaxed);
   send_verdict(conn, event.socket_id(), event.ns().empty() ? "/" : event.ns(), event.wants_ack(),
                event.ack_id(), "", &error);
 }
@@ -523,6 +553,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   }
   // Forward to a HandleEvents service.
   HandlerStream* handler = pick_handler(session, event.event());
+  if (handler == nullptr && forward_to_peer(conn, session, event)) return;
   if (handler == nullptr) {
     counters_.forwards_unavailable.fetch_add(1, std::memory_order_relaxed);
     send_error(*conn, event,
@@ -535,7 +566,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   uint64_t call_id = 0;
   if (event.wants_ack()) {
     call_id = next_call_id_++;
-    calls_[call_id] = PendingCall{handler, session.socket_id, session.ns, conn, event.ack_id()};
+    calls_[call_id] = PendingCall{handler, session.socket_id, session.ns, conn, event.ack_id(), {}, 0};
     schedule(options_.clock() + options_.api.handler_timeout_ms,
              Deadline{DeadlineKind::kCall, {}, call_id});
   }
@@ -680,6 +711,7 @@ void Broker::handle_register(const std::shared_ptr<HandlerStream>& stream,
     info.routes.push_back(key);
     routes_[key].handlers.push_back(stream.get());
   }
+  update_handle_subscriptions();
   v1::ServerMessage reply;
   reply.mutable_registered()->set_routes(static_cast<uint32_t>(info.routes.size()));
   stream->send(std::move(reply));
@@ -727,6 +759,14 @@ void Broker::handle_reply(HandlerStream* stream, v1::HandlerMessage::Reply& repl
   if (it == calls_.end() || it->second.handler != stream) return;  // late, unknown or not theirs
   PendingCall call = std::move(it->second);
   calls_.erase(it);
+  if (!call.origin_broker.empty()) {
+    reply_to_peer(call, std::move(reply));
+    return;
+  }
+  finish_call(call, reply);
+}
+
+void Broker::finish_call(const PendingCall& call, v1::HandlerMessage::Reply& reply) {
   if (!sessions_.count(call.socket_id)) return;  // the socket left meanwhile
   if (!reply.error_code().empty()) {
     ClientErrorCode code = ClientErrorCode::kInternal;
@@ -794,6 +834,7 @@ void Broker::do_handler_closed(HandlerStream* stream) {
     std::erase(route->second.handlers, stream);
     if (route->second.handlers.empty()) routes_.erase(route);
   }
+  update_handle_subscriptions();
   HLOG_INFO(kLog, "handler gone", {{"service", it->second.service_name}});
   handlers_.erase(it);
   counters_.handlers.store(handlers_.size(), std::memory_order_relaxed);
@@ -805,11 +846,191 @@ void Broker::do_handler_closed(HandlerStream* stream) {
   for (uint64_t id : orphaned) {
     PendingCall call = std::move(calls_.at(id));
     calls_.erase(id);
+    if (!call.origin_broker.empty()) {
+      v1::HandlerMessage::Reply reply;
+      reply.set_error_code("UNAVAILABLE");
+      reply.set_error_message("the service handling this event went away");
+      reply_to_peer(call, std::move(reply));
+      continue;
+    }
     if (!sessions_.count(call.socket_id)) continue;
     counters_.forwards_unavailable.fetch_add(1, std::memory_order_relaxed);
     ClientError error =
         client_error(ClientErrorCode::kUnavailable, "the service handling this event went away");
     send_verdict(*call.conn, call.socket_id, call.ns, true, call.ack_id, "", &error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster: handlers on other brokers, fan-out while the bus is down
+
+std::vector<std::string> Broker::local_routes() const {
+  std::vector<std::string> out;
+  for (const auto& [key, entry] : routes_) {
+    if (!entry.handlers.empty()) out.push_back(key.first + " " + key.second);
+  }
+  return out;
+}
+
+void Broker::update_handle_subscriptions() {
+  if (stopped_) return;
+  const bus::Subjects subjects(options_.cluster_prefix);
+  // One queue-group subscription per (ns, event) with a local handler: each event published there
+  // goes to one of the brokers that can handle it.
+  for (auto it = handle_subs_.begin(); it != handle_subs_.end();) {
+    it = routes_.count(it->first) ? std::next(it) : handle_subs_.erase(it);
+  }
+  std::weak_ptr<Broker> weak = weak_from_this();
+  for (const auto& [key, entry] : routes_) {
+    if (entry.handlers.empty() || handle_subs_.count(key)) continue;
+    handle_subs_[key] = bus_.subscribe(
+        subjects.handle(key.first, key.second),
+        [weak](const std::string&, const bus::EnvelopePtr& envelope) {
+          if (envelope->kind_case() != bus::Envelope::kHandledEvent) return;
+          auto broker = weak.lock();
+          if (!broker) return;
+          broker->post([envelope](Broker& b) {
+            internal::HandledEvent handled = envelope->handled_event();
+            b.handle_peer_event(handled);
+          });
+        },
+        "handle:" + bus::encode_token(key.first) + ":" + bus::encode_token(key.second));
+  }
+}
+
+bool Broker::forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const Session& session,
+                             internal::ClientEvent& event) {
+  if (bus_.state() != bus::BusState::kConnected) return false;
+  std::string route_ns;
+  if (presence_->peer_handles(session.ns + " " + event.event())) {
+    route_ns = session.ns;
+  } else if (session.policy != nullptr && session.policy->name != session.ns &&
+             presence_->peer_handles(session.policy->name + " " + event.event())) {
+    route_ns = session.policy->name;
+  } else {
+    return false;
+  }
+  auto envelope = std::make_shared<bus::Envelope>();
+  internal::HandledEvent* handled = envelope->mutable_handled_event();
+  uint64_t call_id = 0;
+  if (event.wants_ack()) {
+    // The call stays here: the verdict goes to the socket on its own stream, and the handler
+    // timeout is this broker's.
+    call_id = next_call_id_++;
+    calls_[call_id] =
+        PendingCall{nullptr, session.socket_id, session.ns, conn, event.ack_id(), {}, 0};
+    schedule(options_.clock() + options_.api.handler_timeout_ms,
+             Deadline{DeadlineKind::kCall, {}, call_id});
+  }
+  const std::string name = event.event();
+  event.set_ns(session.ns);
+  if (event.args_json().empty()) event.set_args_json("[]");
+  *handled->mutable_event() = std::move(event);
+  handled->set_route_ns(route_ns);
+  handled->set_user_id(session.user_id);
+  handled->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
+  handled->set_origin_broker(options_.broker_id);
+  handled->set_call_id(call_id);
+  bus_.publish(bus::Subjects(options_.cluster_prefix).handle(route_ns, name), std::move(envelope));
+  counters_.forwards.fetch_add(1, std::memory_order_relaxed);
+  counters_.forwards_to_peers.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void Broker::handle_peer_event(internal::HandledEvent& handled) {
+  if (stopped_) return;
+  internal::ClientEvent& event = *handled.mutable_event();
+  PendingCall call{nullptr, event.socket_id(),       event.ns(),       nullptr,
+                   0,       handled.origin_broker(), handled.call_id()};
+  HandlerStream* handler = nullptr;
+  if (auto it = routes_.find({handled.route_ns(), event.event()});
+      it != routes_.end() && !it->second.handlers.empty()) {
+    RouteEntry& entry = it->second;
+    handler = entry.handlers[entry.next % entry.handlers.size()];
+    entry.next = (entry.next + 1) % entry.handlers.size();
+  }
+  if (handler == nullptr) {  // the handler left since the peer looked
+    if (handled.call_id() != 0) {
+      v1::HandlerMessage::Reply reply;
+      reply.set_error_code("UNAVAILABLE");
+      reply.set_error_message("no service handles '" + event.event() + "' right now");
+      reply_to_peer(call, std::move(reply));
+    }
+    return;
+  }
+  v1::ServerMessage msg;
+  v1::ServerMessage::ClientEvent* out = msg.mutable_event();
+  uint64_t call_id = 0;
+  if (handled.call_id() != 0) {
+    call_id = next_call_id_++;
+    call.handler = handler;
+    calls_[call_id] = call;
+    schedule(options_.clock() + options_.api.handler_timeout_ms,
+             Deadline{DeadlineKind::kCall, {}, call_id});
+  }
+  out->set_call_id(call_id);
+  out->set_ns(event.ns());
+  out->set_event(event.event());
+  out->set_socket_id(event.socket_id());
+  out->set_user_id(handled.user_id());
+  out->set_claims_json(handled.claims_json().empty() ? "{}" : handled.claims_json());
+  out->set_args_json(event.args_json().empty() ? "[]" : event.args_json());
+  for (std::string& a : *event.mutable_attachments()) out->add_attachments(std::move(a));
+  out->set_wants_ack(event.wants_ack());
+  counters_.forwards_from_peers.fetch_add(1, std::memory_order_relaxed);
+  handlers_.at(handler).stream->send(std::move(msg));
+}
+
+void Broker::reply_to_peer(const PendingCall& call, v1::HandlerMessage::Reply reply) {
+  auto envelope = std::make_shared<bus::Envelope>();
+  internal::HandledEventReply* out = envelope->mutable_handled_event_reply();
+  out->set_call_id(call.origin_call_id);
+  if (!reply.error_code().empty()) {
+    out->mutable_error()->set_code(reply.error_code());
+    out->mutable_error()->set_message(reply.error_message());
+  } else {
+    out->set_args_json(std::move(*reply.mutable_args_json()));
+    for (std::string& a : *reply.mutable_attachments()) out->add_attachments(std::move(a));
+  }
+  bus_.publish(bus::Subjects(options_.cluster_prefix).broker(call.origin_broker),
+               std::move(envelope));
+}
+
+void Broker::handle_peer_reply(internal::HandledEventReply& reply) {
+  auto it = calls_.find(reply.call_id());
+  // Ours and handed to a peer (a local handler's call has its stream set).
+  if (it == calls_.end() || it->second.handler != nullptr || !it->second.origin_broker.empty()) {
+    return;
+  }
+  PendingCall call = std::move(it->second);
+  calls_.erase(it);
+  v1::HandlerMessage::Reply r;
+  r.set_call_id(reply.call_id());
+  if (reply.has_error() && !reply.error().code().empty()) {
+    r.set_error_code(reply.error().code());
+    r.set_error_message(reply.error().message());
+  } else {
+    r.set_args_json(std::move(*reply.mutable_args_json()));
+    for (std::string& a : *reply.mutable_attachments()) r.add_attachments(std::move(a));
+  }
+  finish_call(call, r);
+}
+
+void Broker::send_fallback(const std::string& edge_id, const std::string& subject,
+                           const bus::EnvelopePtr& envelope) {
+  counters_.bus_fallbacks.fetch_add(1, std::memory_order_relaxed);
+  internal::BrokerToEdge out;
+  internal::BusFallback* fallback = out.mutable_bus_fallback();
+  fallback->set_subject(subject);
+  envelope->SerializeToString(fallback->mutable_envelope());
+  if (!edge_id.empty()) {
+    auto it = edges_.find(edge_id);
+    if (it == edges_.end()) return;
+    if (auto conn = it->second.lock()) conn->send(std::move(out));
+    return;
+  }
+  for (const auto& [id, weak] : edges_) {
+    if (auto conn = weak.lock()) conn->send(out);
   }
 }
 
@@ -894,6 +1115,7 @@ void Broker::fire(const Deadline& deadline, int64_t now) {
       if (it == calls_.end()) return;
       PendingCall call = std::move(it->second);
       calls_.erase(it);
+      if (!call.origin_broker.empty()) return;  // the origin broker times the call out itself
       if (!sessions_.count(call.socket_id)) return;
       counters_.forwards_unavailable.fetch_add(1, std::memory_order_relaxed);
       ClientError error =

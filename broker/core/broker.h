@@ -2,6 +2,7 @@
 // HandleEvents routing, server emits — with all of its state on one io_context thread.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -24,6 +25,7 @@
 #include "broker/policy/decide.h"
 #include "broker/presence/presence_sync.h"
 #include "common/bus/bus.h"
+#include "common/client_error.h"
 #include "common/status.h"
 #include "herald/internal/edgelink.pb.h"
 #include "herald/v1/realtime.pb.h"
@@ -54,12 +56,24 @@ struct BrokerCounters {
   std::atomic<uint64_t> leaves{0};
   std::atomic<uint64_t> forwards{0};
   std::atomic<uint64_t> forwards_unavailable{0};  // no handler, handler gone or too slow
+  std::atomic<uint64_t> forwards_to_peers{0};     // handed to a peer broker's handler (bus)
+  std::atomic<uint64_t> forwards_from_peers{0};   // peers' events given to a local handler
+  std::atomic<uint64_t> bus_fallbacks{0};         // fan-out sent on EdgeLink streams (bus down)
   std::atomic<uint64_t> token_refreshes{0};
   std::atomic<uint64_t> token_expiries{0};     // disconnects for an expired token
   std::atomic<uint64_t> api_emits{0};          // PushToUser, Broadcast, EmitWithAck accepted
   std::atomic<uint64_t> api_refused{0};        // API calls refused (validation)
   std::atomic<uint64_t> emit_ack_timeouts{0};  // sockets that did not ack in time
   std::atomic<uint64_t> handlers{0};           // gauge: HandleEvents streams registered
+
+  // Refusals by client error code: slot i is ClientErrorCode(i); the last slot is
+  // INVALID_NAMESPACE (a connect to a namespace no policy matches).
+  static constexpr size_t kCodeSlots = static_cast<size_t>(ClientErrorCode::kInvalidToken) + 2;
+  static constexpr size_t kInvalidNamespaceSlot = kCodeSlots - 1;
+  static size_t slot(ClientErrorCode code) { return static_cast<size_t>(code); }
+  static std::string_view slot_name(size_t slot);
+  std::array<std::atomic<uint64_t>, kCodeSlots> connects_refused_by_code{};  // CONNECT_ERROR
+  std::array<std::atomic<uint64_t>, kCodeSlots> events_refused_by_code{};    // error acks/events
 };
 
 // Presence events: when a socket joins or leaves a matching room, the room's other members get
@@ -166,11 +180,14 @@ class Broker : public std::enable_shared_from_this<Broker> {
   };
 
   struct PendingCall {
-    HandlerStream* handler = nullptr;
+    HandlerStream* handler = nullptr;  // null: handed to a peer broker over the bus
     std::string socket_id;
     std::string ns;
     std::shared_ptr<EdgeConnection> conn;
     uint64_t ack_id = 0;
+    // A call this broker serves for a peer's socket (HandledEvent): where the reply goes.
+    std::string origin_broker;
+    uint64_t origin_call_id = 0;
   };
 
   struct HandlerInfo {
@@ -236,6 +253,20 @@ class Broker : public std::enable_shared_from_this<Broker> {
   HandlerStream* pick_handler(const Session& session, std::string_view event);
   void notify_lifecycle(const Session& session, std::string_view route, std::string auth_json,
                         std::string reason);
+  // Cluster: events for handlers on other brokers (<p>.handle.<ns>.<event>, queue group).
+  // Returns false when no live peer advertises a handler for the event.
+  bool forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const Session& session,
+                       internal::ClientEvent& event);
+  void handle_peer_event(internal::HandledEvent& handled);
+  void handle_peer_reply(internal::HandledEventReply& reply);
+  void reply_to_peer(const PendingCall& call, v1::HandlerMessage::Reply reply);
+  // The end of a call: the handler's reply (or error) as the socket's ack verdict.
+  void finish_call(const PendingCall& call, v1::HandlerMessage::Reply& reply);
+  void update_handle_subscriptions();
+  std::vector<std::string> local_routes() const;
+  // While the bus is down: a Fanout message sent on the EdgeLink streams instead.
+  void send_fallback(const std::string& edge_id, const std::string& subject,
+                     const bus::EnvelopePtr& envelope);
 
   // API helpers.
   template <typename Response>
@@ -269,6 +300,8 @@ class Broker : public std::enable_shared_from_this<Broker> {
   std::unordered_map<HandlerStream*, HandlerInfo> handlers_;
   std::map<std::pair<std::string, std::string>, RouteEntry> routes_;
   std::unordered_map<uint64_t, PendingCall> calls_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<bus::Subscription>> handle_subs_;
+  std::unique_ptr<bus::Subscription> reply_sub_;  // <p>.broker.<broker_id>
   std::unordered_map<uint64_t, PendingEmit> emits_;
   uint64_t next_call_id_ = 1;
   uint64_t next_request_id_ = 1;

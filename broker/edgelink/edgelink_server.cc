@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/log/log.h"
+#include "common/tls/grpc_tls.h"
 #include "herald/internal/edgelink.grpc.pb.h"
 
 namespace herald::broker::edgelink {
@@ -339,11 +340,12 @@ Result<std::unique_ptr<EdgeLinkServer>> EdgeLinkServer::start(EdgeLinkServerOpti
   const std::string listen = options.listen;
   const int max_message = static_cast<int>(options.max_message_bytes);
   const int keepalive = static_cast<int>(options.keepalive_ms);
+  auto credentials = tls::server_credentials(options.tls, "edgelink.tls");
+  if (!credentials.ok()) return credentials.status();
   server->service_ = std::make_unique<Service>(std::move(options), std::move(broker));
 
   grpc::ServerBuilder builder;
-  // TODO(tls): mTLS between edges and brokers.
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &server->port_);
+  builder.AddListeningPort(listen, credentials.value(), &server->port_);
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "broker/core/broker.h"
+#include "common/config/common_config.h"
 #include "common/status.h"
 
 namespace grpc {
@@ -25,6 +26,7 @@ struct EdgeLinkServerOptions {
   // edge is not reading: the stream is closed (RESOURCE_EXHAUSTED) and the edge fails over.
   size_t max_queue_bytes = 64 * 1024 * 1024;
   uint32_t keepalive_ms = 5000;  // HTTP/2 pings on idle streams: a dead edge is noticed
+  config::GrpcTlsConfig tls;     // edgelink.tls: TLS; mTLS when ca_file is set
 };
 
 // Monotonic counters, readable from any thread.

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/bus/bus.h"
@@ -28,12 +29,26 @@ class Fanout {
   // A command for named sockets that live on one edge (`<p>.edge.<edge-id>`).
   void publish_edge_command(const std::string& edge_id, internal::RoomCommand command);
 
+  // Where messages go while the bus is not connected (docs/cluster.md, "NATS unavailable"):
+  // `edge_id` is the one edge a <p>.edge.<id> command is for, "" for room and namespace subjects
+  // (every edge). The broker sends them on its EdgeLink streams. Set before the first publish;
+  // called on the publishing thread.
+  using Fallback = std::function<void(const std::string& edge_id, const std::string& subject,
+                                      const bus::EnvelopePtr& envelope)>;
+  void set_fallback(Fallback fallback) { fallback_ = std::move(fallback); }
+  // Messages handed to the fallback instead of the bus.
+  uint64_t fallbacks() const { return fallbacks_.load(std::memory_order_relaxed); }
+
   const bus::Subjects& subjects() const { return subjects_; }
   const std::string& broker_id() const { return broker_id_; }
   uint64_t published() const { return published_.load(std::memory_order_relaxed); }
 
  private:
+  void send(const std::string& edge_id, const std::string& subject, bus::EnvelopePtr envelope);
+
   bus::Bus& bus_;
+  Fallback fallback_;
+  std::atomic<uint64_t> fallbacks_{0};
   bus::Subjects subjects_;
   std::string broker_id_;
   std::atomic<uint64_t> next_id_{1};

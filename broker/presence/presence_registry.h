@@ -54,6 +54,11 @@ class PresenceRegistry {
   };
   TickResult tick(int64_t now_ms);
 
+  // Counts every known edge as heard now (the bus was down: their heartbeats could not arrive).
+  void touch_all(int64_t now_ms) {
+    for (auto& [id, edge] : edges_) edge.last_heard_ms = now_ms;
+  }
+
   // Forgets an edge and its sockets (also used by expiry).
   void drop_edge(std::string_view edge_id);
 

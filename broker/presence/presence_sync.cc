@@ -1,6 +1,7 @@
 // PresenceSync: bus subscriptions, snapshot requests and heartbeats around the presence registry.
 #include "broker/presence/presence_sync.h"
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "common/log/log.h"
@@ -57,13 +58,26 @@ void PresenceSync::arm_timer() {
 
 void PresenceSync::tick() {
   const int64_t now = clock_();
+  if (bus_.state() != bus::BusState::kConnected) {
+    // Heartbeats cannot arrive: silence says nothing about edges or peers. Keep them until the
+    // bus is back (edges re-announce themselves with snapshots then).
+    bus_down_ = true;
+    return;
+  }
+  if (bus_down_) {
+    bus_down_ = false;
+    registry_.touch_all(now);
+    for (auto& [id, heard] : peers_) heard = now;
+  }
   PresenceRegistry::TickResult result = registry_.tick(now);
   for (const std::string& edge : result.expired_edges) {
     HLOG_WARN("broker.presence", "edge expired: no heartbeat", {{"edge", edge}});
   }
   for (const std::string& edge : result.snapshot_edges) request_snapshot(edge);
   std::erase_if(peers_, [&](const auto& peer) {
-    return now - peer.second > options_.registry.heartbeat_timeout_ms;
+    if (now - peer.second <= options_.registry.heartbeat_timeout_ms) return false;
+    peer_routes_.erase(peer.first);
+    return true;
   });
 
   auto envelope = std::make_shared<bus::Envelope>();
@@ -73,6 +87,9 @@ void PresenceSync::tick() {
   hb->set_seq(++heartbeat_seq_);
   hb->set_boot_id(options_.boot_id);
   hb->set_address(options_.broker_address);
+  if (routes_provider_) {
+    for (std::string& route : routes_provider_()) hb->add_handled_routes(std::move(route));
+  }
   bus_.publish(subjects_.heartbeat("broker"), std::move(envelope));
 }
 
@@ -96,7 +113,10 @@ void PresenceSync::handle(const std::string& subject, const bus::EnvelopePtr& en
     case bus::Envelope::kHeartbeat: {
       const internal::Heartbeat& hb = envelope->heartbeat();
       if (hb.role() == "broker") {
-        if (hb.node_id() != options_.broker_id) peers_[hb.node_id()] = now;
+        if (hb.node_id() != options_.broker_id) {
+          peers_[hb.node_id()] = now;
+          peer_routes_[hb.node_id()].assign(hb.handled_routes().begin(), hb.handled_routes().end());
+        }
       } else if (registry_.on_heartbeat(hb, now)) {
         request_snapshot(hb.node_id());
       }
@@ -113,6 +133,14 @@ void PresenceSync::request_snapshot(const std::string& edge_id) {
   envelope->mutable_snapshot_request()->set_edge_id(edge_id);
   HLOG_DEBUG("broker.presence", "snapshot request", {{"edge", edge_id}});
   bus_.publish(subjects_.snapshot_request(), std::move(envelope));
+}
+
+bool PresenceSync::peer_handles(const std::string& route) const {
+  for (const auto& [id, routes] : peer_routes_) {
+    if (!peers_.count(id)) continue;
+    if (std::find(routes.begin(), routes.end(), route) != routes.end()) return true;
+  }
+  return false;
 }
 
 std::vector<std::string> PresenceSync::peer_brokers() const {

@@ -59,6 +59,13 @@ class PresenceSync : public std::enable_shared_from_this<PresenceSync> {
   // Live brokers other than this one, by id.
   std::vector<std::string> peer_brokers() const;
 
+  // HandleEvents routes this broker advertises in its heartbeat ("<ns> <event>").
+  void set_routes_provider(std::function<std::vector<std::string>()> provider) {
+    routes_provider_ = std::move(provider);
+  }
+  // Whether a live peer broker advertised `route` ("<ns> <event>") in its last heartbeat.
+  bool peer_handles(const std::string& route) const;
+
  private:
   void request_snapshot(const std::string& edge_id);
   void arm_timer();
@@ -72,7 +79,10 @@ class PresenceSync : public std::enable_shared_from_this<PresenceSync> {
   ChangeListener listener_;
   std::vector<std::unique_ptr<bus::Subscription>> subscriptions_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
-  std::map<std::string, int64_t> peers_;  // broker id → last heard (ms)
+  std::map<std::string, int64_t> peers_;                         // broker id → last heard (ms)
+  std::map<std::string, std::vector<std::string>> peer_routes_;  // broker id → handled routes
+  std::function<std::vector<std::string>()> routes_provider_;
+  bool bus_down_ = false;  // expiry suspended: nobody's heartbeats can arrive
   uint64_t heartbeat_seq_ = 0;
   bool running_ = false;
 };

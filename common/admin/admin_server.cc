@@ -25,6 +25,7 @@ namespace {
 struct Shared {
   std::shared_ptr<prometheus::Registry> registry;
   std::shared_ptr<HealthRegistry> health;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables;
 };
 
 http::response<http::string_body> respond(const Shared& shared,
@@ -43,21 +44,30 @@ http::response<http::string_body> respond(const Shared& shared,
   std::string_view target = req.target();
   if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
 
-  if (target == "/healthz" && (req.method() == http::verb::get || req.method() == http::verb::head)) {
+  if (target == "/healthz" &&
+      (req.method() == http::verb::get || req.method() == http::verb::head)) {
     return reply(http::status::ok, "application/json", "{\"status\":\"alive\"}\n");
   }
-  if (target == "/readyz" && (req.method() == http::verb::get || req.method() == http::verb::head)) {
+  if (target == "/readyz" &&
+      (req.method() == http::verb::get || req.method() == http::verb::head)) {
     Readiness overall = Readiness::kReady;
-    nlohmann::json body = shared.health ? shared.health->evaluate(&overall)
-                                        : nlohmann::json{{"status", "ready"}};
+    nlohmann::json body =
+        shared.health ? shared.health->evaluate(&overall) : nlohmann::json{{"status", "ready"}};
     // Degraded still serves traffic: load balancers keep it in rotation (200); not_ready is 503.
-    auto status = overall == Readiness::kNotReady ? http::status::service_unavailable
-                                                  : http::status::ok;
+    auto status =
+        overall == Readiness::kNotReady ? http::status::service_unavailable : http::status::ok;
     return reply(status, "application/json", body.dump() + "\n");
   }
   if (target == "/metrics" && req.method() == http::verb::get) {
-    std::string text;
-    if (shared.registry) text = prometheus::TextSerializer().Serialize(shared.registry->Collect());
+    std::vector<prometheus::MetricFamily> families;
+    if (shared.registry) families = shared.registry->Collect();
+    for (const auto& c : shared.collectables) {
+      if (!c) continue;
+      auto more = c->Collect();
+      families.insert(families.end(), std::make_move_iterator(more.begin()),
+                      std::make_move_iterator(more.end()));
+    }
+    std::string text = prometheus::TextSerializer().Serialize(families);
     return reply(http::status::ok, "text/plain; version=0.0.4; charset=utf-8", std::move(text));
   }
   if (target == "/admin/log-level") {
@@ -97,8 +107,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->body_limit(4096);
     parser_->header_limit(8192);
     stream_.expires_after(std::chrono::seconds(10));
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -107,8 +118,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
       return;
     }
     response_ = respond(*shared_, parser_->get());
-    http::async_write(stream_, response_,
-                      [self = shared_from_this()](beast::error_code wec, size_t) { self->on_write(wec); });
+    http::async_write(
+        stream_, response_,
+        [self = shared_from_this()](beast::error_code wec, size_t) { self->on_write(wec); });
   }
 
   void on_write(beast::error_code ec) {
@@ -128,13 +140,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
 class AdminServerImpl final : public AdminServer {
  public:
-  AdminServerImpl(std::shared_ptr<const Shared> shared) : acceptor_(io_), shared_(std::move(shared)) {}
+  AdminServerImpl(std::shared_ptr<const Shared> shared)
+      : acceptor_(io_), shared_(std::move(shared)) {}
   ~AdminServerImpl() override { stop(); }
 
   Status listen(const std::string& address) {
     std::string host;
     uint16_t port = 0;
-    if (Status s = config::split_host_port(address, "admin.listen", &host, &port); !s.ok()) return s;
+    if (Status s = config::split_host_port(address, "admin.listen", &host, &port); !s.ok())
+      return s;
     beast::error_code ec;
     auto ip = asio::ip::make_address(host, ec);
     if (ec) return invalid_argument("admin.listen: bad address '" + host + "'");
@@ -182,8 +196,10 @@ class AdminServerImpl final : public AdminServer {
 
 Result<std::unique_ptr<AdminServer>> AdminServer::start(
     const std::string& listen, std::shared_ptr<prometheus::Registry> registry,
-    std::shared_ptr<HealthRegistry> health) {
-  auto shared = std::make_shared<Shared>(Shared{std::move(registry), std::move(health)});
+    std::shared_ptr<HealthRegistry> health,
+    std::vector<std::shared_ptr<prometheus::Collectable>> collectables) {
+  auto shared = std::make_shared<Shared>(
+      Shared{std::move(registry), std::move(health), std::move(collectables)});
   auto server = std::make_unique<AdminServerImpl>(std::move(shared));
   if (Status s = server->listen(listen); !s.ok()) return s;
   return std::unique_ptr<AdminServer>(std::move(server));

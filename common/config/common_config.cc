@@ -28,10 +28,12 @@ void read_common_config(ConfigReader& reader, CommonConfig* out) {
   reader.read("node.cluster_prefix", &out->node.cluster_prefix);
   if (out->node.cluster_prefix.empty() ||
       out->node.cluster_prefix.find_first_of(".*> \t") != std::string::npos) {
-    reader.add_error("node.cluster_prefix: must be a non-empty bus token without '.', '*', '>' or spaces");
+    reader.add_error(
+        "node.cluster_prefix: must be a non-empty bus token without '.', '*', '>' or spaces");
   }
 
-  reader.read_enum("log.level", &out->log.level, {"trace", "debug", "info", "warn", "error", "off"});
+  reader.read_enum("log.level", &out->log.level,
+                   {"trace", "debug", "info", "warn", "error", "off"});
 
   reader.read_enum("bus.type", &out->bus.type, {"inprocess", "nats"});
   reader.read("bus.nats_urls", &out->bus.nats_urls);
@@ -40,6 +42,31 @@ void read_common_config(ConfigReader& reader, CommonConfig* out) {
   reader.read("bus.heartbeat_timeout_ms", &out->bus.heartbeat_timeout_ms, 100, 600000);
 
   reader.read("admin.listen", &out->admin.listen);
+
+  reader.read("drain.deadline_s", &out->drain.deadline_s, 1, 3600);
+  reader.read("drain.batch_size", &out->drain.batch_size, 1, 1000000);
+  reader.read("drain.batch_interval_ms", &out->drain.batch_interval_ms, 0, 60000);
+
+  read_grpc_tls(reader, "edgelink.tls", &out->edgelink_tls, "ca_file", /*enabled_by_cert=*/false,
+                /*client=*/true);
+}
+
+void read_grpc_tls(ConfigReader& reader, std::string_view prefix, GrpcTlsConfig* out,
+                   std::string_view ca_key, bool enabled_by_cert, bool client) {
+  const std::string p(prefix);
+  if (!enabled_by_cert) reader.read(p + ".enabled", &out->enabled);
+  reader.read(p + ".cert_file", &out->cert_file);
+  reader.read(p + ".key_file", &out->key_file);
+  reader.read(p + "." + std::string(ca_key), &out->ca_file);
+  if (client) reader.read(p + ".server_name", &out->server_name);
+  reader.read(p + ".reload_interval_s", &out->reload_interval_s, 1, 86400);
+  if (enabled_by_cert) out->enabled = !out->cert_file.empty();
+  if (out->cert_file.empty() != out->key_file.empty()) {
+    reader.add_error(p + ": cert_file and key_file go together");
+  }
+  if (enabled_by_cert && out->cert_file.empty() && !out->ca_file.empty()) {
+    reader.add_error(p + "." + std::string(ca_key) + ": needs cert_file and key_file");
+  }
 }
 
 Status split_host_port(std::string_view address, std::string_view what, std::string* host,

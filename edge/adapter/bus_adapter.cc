@@ -405,12 +405,31 @@ void BusAdapter::on_bus_message(const bus::EnvelopePtr& envelope, DeliveryScope 
       return;
     }
     default:
+      if (scope == DeliveryScope::kEdge && edge_hook_ && edge_hook_(envelope)) return;
       counters_.unsupported_messages.fetch_add(1, std::memory_order_relaxed);
       log::write_limited("bus_unsupported", 1, log::Level::kDebug, kLog,
                          "bus message not handled by the edge",
                          {{"kind", static_cast<int>(envelope->kind_case())}});
       return;
   }
+}
+
+void BusAdapter::on_fallback(const std::string& subject, const bus::EnvelopePtr& envelope) {
+  if (!envelope) return;
+  if (subject == subjects_.edge(options_.edge_id)) {
+    on_bus_message(envelope, DeliveryScope::kEdge, nullptr);
+    return;
+  }
+  std::shared_ptr<Interest> interest;
+  {
+    std::lock_guard lock(interest_mu_);
+    if (stopped_) return;
+    auto it = interests_.find(subject);
+    if (it == interests_.end()) return;  // no local member: the bus would not have delivered it
+    interest = it->second;
+  }
+  counters_.fallback_received.fetch_add(1, std::memory_order_relaxed);
+  on_bus_message(envelope, interest->scope, interest);
 }
 
 void BusAdapter::record(uint32_t shard, internal::PresenceChange change) {

@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -42,7 +43,8 @@ struct AdapterCounters {
   std::atomic<uint64_t> presence_deltas{0};  // PresenceDelta messages published (not snapshots)
   std::atomic<uint64_t> presence_snapshots{0};
   std::atomic<uint64_t> heartbeats{0};
-  std::atomic<int64_t> subscriptions{0};  // room + namespace subjects subscribed now
+  std::atomic<uint64_t> fallback_received{0};  // bus messages that came on an EdgeLink stream
+  std::atomic<int64_t> subscriptions{0};       // room + namespace subjects subscribed now
 };
 
 class BusAdapter;
@@ -128,6 +130,17 @@ class BusAdapter : public std::enable_shared_from_this<BusAdapter> {
   // Publishes one heartbeat now (the timer calls it every heartbeat_interval_ms). Any thread.
   void publish_heartbeat();
 
+  // Messages on <p>.edge.<edge-id> the adapter does not handle itself (forwarded polling
+  // requests and their replies) go to `hook`, on a bus thread; it returns whether it took the
+  // message. Set before start().
+  void set_edge_message_hook(std::function<bool(const bus::EnvelopePtr&)> hook) {
+    edge_hook_ = std::move(hook);
+  }
+
+  // A bus message that came another way while the bus was down (BusFallback on a broker's
+  // EdgeLink stream): handled exactly as if it had arrived on `subject`. Any thread.
+  void on_fallback(const std::string& subject, const bus::EnvelopePtr& envelope);
+
   // The Socket.IO EVENT/BINARY_EVENT packet of a delivery, encoded once for every recipient.
   static Result<eio::SharedMessage> encode_delivery(const internal::Delivery& delivery);
 
@@ -170,6 +183,8 @@ class BusAdapter : public std::enable_shared_from_this<BusAdapter> {
   bool snapshot_in_progress_ = false;
   uint32_t snapshot_parts_missing_ = 0;
   std::vector<internal::PresenceChange> snapshot_changes_;
+
+  std::function<bool(const bus::EnvelopePtr&)> edge_hook_;
 
   std::unique_ptr<boost::asio::steady_timer> heartbeat_timer_;  // on shard 0
   std::atomic<bool> heartbeats_stopped_{false};

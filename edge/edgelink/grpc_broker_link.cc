@@ -28,6 +28,7 @@
 
 #include "common/bus/subjects.h"
 #include "common/log/log.h"
+#include "common/tls/grpc_tls.h"
 #include "herald/internal/edgelink.grpc.pb.h"
 
 namespace herald::edge {
@@ -200,6 +201,7 @@ class GrpcBrokerLink::Impl : public std::enable_shared_from_this<Impl> {
   void on_heartbeat(const internal::Heartbeat& hb);
 
   GrpcBrokerLinkOptions options_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;  // null: edgelink.tls unusable
   bus::Bus* bus_;
   bus::Subjects subjects_;
   std::function<void(internal::BrokerToEdge)> receiver_;
@@ -285,7 +287,16 @@ class LinkStream final
 };
 
 GrpcBrokerLink::Impl::Impl(GrpcBrokerLinkOptions options, bus::Bus* bus)
-    : options_(std::move(options)), bus_(bus), subjects_(options_.cluster_prefix) {}
+    : options_(std::move(options)), bus_(bus), subjects_(options_.cluster_prefix) {
+  auto credentials = tls::channel_credentials(options_.tls, "edgelink.tls");
+  if (credentials.ok()) {
+    credentials_ = std::move(credentials).value();
+  } else {
+    // Never fall back to plaintext: no stream opens (EdgeProcess checks this before starting).
+    HLOG_ERROR("edge.link", "edgelink.tls unusable: no broker stream will open",
+               {{"error", credentials.status().message()}});
+  }
+}
 
 void GrpcBrokerLink::Impl::start() {
   {
@@ -900,7 +911,7 @@ void GrpcBrokerLink::Impl::connect(const std::string& address) {
   {
     std::lock_guard lock(mu_);
     auto it = brokers_.find(address);
-    if (stopping_ || it == brokers_.end() || it->second.stream) return;
+    if (stopping_ || it == brokers_.end() || it->second.stream || !credentials_) return;
     BrokerEntry& entry = it->second;
     if (!entry.stub) {
       grpc::ChannelArguments args;
@@ -916,8 +927,10 @@ void GrpcBrokerLink::Impl::connect(const std::string& address) {
       args.SetMaxSendMessageSize(static_cast<int>(options_.max_message_bytes));
       // One connection per broker for this edge, not shared with other channels.
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      // TODO(tls): mTLS between edges and brokers.
-      entry.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+      if (!options_.tls.server_name.empty()) {
+        args.SetSslTargetNameOverride(options_.tls.server_name);
+      }
+      entry.channel = grpc::CreateCustomChannel(address, credentials_, args);
       entry.stub = internal::EdgeLink::NewStub(entry.channel);
     }
     stream = std::make_shared<LinkStream>(shared_from_this(), address);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/bus/bus.h"
+#include "common/config/common_config.h"
 #include "edge/broker_link.h"
 
 namespace herald::edge {
@@ -36,7 +37,8 @@ struct GrpcBrokerLinkOptions {
   // for connects.
   size_t unpinned_queue_bytes = 8 * 1024 * 1024;
   uint32_t unpinned_timeout_ms = 5000;
-  uint32_t tick_ms = 50;  // timer resolution (reconnects, expiries)
+  uint32_t tick_ms = 50;      // timer resolution (reconnects, expiries)
+  config::GrpcTlsConfig tls;  // edgelink.tls: verify the brokers; present cert_file (mTLS)
 };
 
 struct GrpcBrokerLinkStats {

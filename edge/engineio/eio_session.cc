@@ -159,7 +159,7 @@ void EioSession::answer_poll(std::string body) {
   connection->respond_poll(std::move(body));
 }
 
-bool EioSession::on_poll(const std::shared_ptr<HttpConnection>& connection) {
+bool EioSession::on_poll(const std::shared_ptr<PollResponder>& connection) {
   if (poll_) {
     // "overlap from client": engine.io closes the session; the first GET gets the close packet.
     fail("transport error");
@@ -175,7 +175,7 @@ bool EioSession::on_poll(const std::shared_ptr<HttpConnection>& connection) {
   return true;
 }
 
-void EioSession::on_poll_aborted(HttpConnection& connection) {
+void EioSession::on_poll_aborted(PollResponder& connection) {
   if (poll_.get() != &connection) return;
   poll_.reset();
   // "poll connection closed prematurely"
@@ -287,6 +287,14 @@ void EioSession::on_timer() {
 }
 
 void EioSession::close(std::string_view reason) {
+  close_with(reason, static_cast<uint16_t>(ws::CloseCode::kNoStatus));
+}
+
+void EioSession::drain_close() {
+  close_with("server shutting down", static_cast<uint16_t>(ws::CloseCode::kGoingAway));
+}
+
+void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
   if (state_ != State::kOpen) return;
   auto self = shared_from_this();
   cancel_upgrade();
@@ -296,7 +304,7 @@ void EioSession::close(std::string_view reason) {
     cancel_timer();
     if (ws_) {
       ws_->enqueue(OutItem::packet("1"));
-      ws_->close(static_cast<uint16_t>(ws::CloseCode::kNoStatus));
+      ws_->close(ws_code);
       ws_.reset();
       ShardCounters::sub(shard_.counters().websocket_sessions);
     }

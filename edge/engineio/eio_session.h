@@ -18,6 +18,17 @@ class HttpConnection;
 class WebSocketConnection;
 class Shard;
 
+// What holds a polling GET for a session: a local HTTP connection, or a GET forwarded from another
+// edge over the bus (edge/transport/forwarded_poll.h).
+class PollResponder {
+ public:
+  virtual ~PollResponder() = default;
+  // Answers the held GET (text/plain; charset=UTF-8).
+  virtual void respond_poll(std::string body) = 0;
+  // The session no longer holds this GET; `status` 0: just forget, else answer with it.
+  virtual void release_poll(unsigned status) = 0;
+};
+
 class EioSession final : public eio::Session,
                          public std::enable_shared_from_this<EioSession>,
                          private eio::WheelTimer {
@@ -61,9 +72,9 @@ class EioSession final : public eio::Session,
   // Polling: a GET. Held until packets are queued (or answered at once); a second concurrent
   // GET closes the session (the connection answers it 400).
   // Returns false when the request must be refused with 400.
-  bool on_poll(const std::shared_ptr<HttpConnection>& connection);
+  bool on_poll(const std::shared_ptr<PollResponder>& connection);
   // The held GET's connection went away before it was answered.
-  void on_poll_aborted(HttpConnection& connection);
+  void on_poll_aborted(PollResponder& connection);
   // Polling: a POST started / its body arrived (packets decoded here). begin_post returns false
   // when another POST is already in progress (the session is closed; answer 400).
   bool begin_post();
@@ -77,6 +88,14 @@ class EioSession final : public eio::Session,
 
   // Shutdown of the shard: close packet / close frame where possible, on_close run now.
   void shutdown_now();
+  // Graceful drain: like close("server shutting down") with a 1001 (going away) close frame.
+  // The client sees "transport close" and reconnects (elsewhere); no Socket.IO DISCONNECT is
+  // sent, which would stop it from reconnecting.
+  void drain_close();
+  // The handler has requests in flight (see SessionHandler::busy).
+  bool busy() const { return handler_ && handler_->busy(); }
+  // Bytes waiting in the outbound queue of the active transport.
+  std::size_t outbound_bytes() const { return queued_bytes(); }
 
   // For memory reports.
   static constexpr std::size_t object_size() { return sizeof(EioSession); }
@@ -94,6 +113,7 @@ class EioSession final : public eio::Session,
   // Answers the held GET with `body` (a noop or close packet) and lets it go.
   void answer_poll(std::string body);
   void finish_upgrade();
+  void close_with(std::string_view reason, uint16_t ws_code);
   void cancel_upgrade();
   // Removes the session from its shard and runs on_close(reason) once (posted unless `now`).
   void finalize(std::string_view reason, bool now = false);
@@ -104,7 +124,7 @@ class EioSession final : public eio::Session,
   std::unique_ptr<eio::SessionHandler> handler_;
   std::vector<eio::OutItem> poll_queue_;  // polling only; the websocket queues in its connection
   std::size_t poll_queue_bytes_ = 0;
-  std::shared_ptr<HttpConnection> poll_;        // the held GET
+  std::shared_ptr<PollResponder> poll_;         // the held GET
   std::shared_ptr<WebSocketConnection> ws_;     // the websocket transport
   std::shared_ptr<WebSocketConnection> probe_;  // a websocket being upgraded to
   std::string close_reason_;                    // set by close() while the close packet waits

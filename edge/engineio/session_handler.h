@@ -72,6 +72,9 @@ class SessionHandler {
   // The session ended: "transport close", "transport error", "ping timeout", "parse error",
   // "forced close", "server shutting down", ... The Session must not be used afterwards.
   virtual void on_close(std::string_view reason) = 0;
+  // Requests are in flight that the client waits for (acks either way): a graceful drain closes
+  // this session only once they are answered, or at its deadline.
+  virtual bool busy() const { return false; }
 };
 
 // Creates a handler for each new session (the Socket.IO layer). Called on the session's shard.

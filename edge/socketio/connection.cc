@@ -235,6 +235,7 @@ void Connection::on_event_packet(Socket& socket, Packet& packet,
   if (packet.id) {
     event->set_wants_ack(true);
     event->set_ack_id(*packet.id);
+    ++socket.verdicts_pending_;
   }
   event->set_payload_bytes(static_cast<uint32_t>(std::min<size_t>(wire_bytes, UINT32_MAX)));
   bump(shard_.server().counters().events_in);
@@ -281,6 +282,8 @@ void Connection::on_accepted(Socket& socket, const internal::SessionAccepted& ac
     shard_.unwatch_connect(connect_watch_);
     connect_watch_ = 0;
   }
+  socket.ns_gauge_ = server.namespace_gauges().gauge(socket.ns());
+  socket.ns_gauge_->fetch_add(1, std::memory_order_relaxed);
   edge::ShardAdapter& rooms = shard_.rooms();
   rooms.connect(socket);  // and its own room, implicitly (socket.ts _onconnect: join(this.id))
   for (const auto& room : accepted.rooms()) rooms.join(socket, room);
@@ -316,6 +319,7 @@ void Connection::on_verdict(Socket& socket, const internal::EventVerdict& verdic
   if (!socket.connected_ || closing_) return;
   const bool failed = verdict.has_error() && !verdict.error().code().empty();
   if (verdict.has_ack()) {
+    if (socket.verdicts_pending_ > 0) --socket.verdicts_pending_;
     Packet ack;
     ack.nsp = socket.ns();
     ack.id = verdict.ack_id();
@@ -437,6 +441,13 @@ void Connection::on_close(std::string_view reason) {
   bump(shard_.server().counters().connections_closed);
 }
 
+bool Connection::busy() const {
+  for (const auto& s : sockets_) {
+    if (s->verdicts_pending_ > 0 || !s->acks_.empty()) return true;
+  }
+  return false;
+}
+
 void Connection::violation(Violation kind, std::string_view detail) {
   SioCounters& c = shard_.server().counters();
   std::string_view reason = kParseError;
@@ -477,6 +488,10 @@ void Connection::remove_socket(Socket& socket, std::string_view reason) {
     socket.acks_.clear();
   }
   if (!reason.empty()) link.send(session_close(socket, reason));
+  if (socket.ns_gauge_ != nullptr) {
+    socket.ns_gauge_->fetch_sub(1, std::memory_order_relaxed);
+    socket.ns_gauge_ = nullptr;
+  }
   shard_.rooms().remove_socket(socket);
   auto it = std::find_if(sockets_.begin(), sockets_.end(),
                          [&](const std::unique_ptr<Socket>& s) { return s.get() == &socket; });

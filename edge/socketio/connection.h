@@ -3,6 +3,7 @@
 // and broker answers into packets. Socket: one namespace of a Connection.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -49,7 +50,9 @@ class Socket final : public edge::LocalSocket {
   std::string user_id_;
   bool connected_ = false;  // false while the broker decides on the CONNECT
   uint64_t next_ack_id_ = 0;
-  std::vector<PendingAck> acks_;  // server emits waiting for the client's ACK
+  std::vector<PendingAck> acks_;   // server emits waiting for the client's ACK
+  uint32_t verdicts_pending_ = 0;  // client events with an ack id the broker has not answered
+  std::atomic<int64_t>* ns_gauge_ = nullptr;  // while connected: its namespace's socket count
 };
 
 class Connection final : public eio::SessionHandler {
@@ -63,6 +66,7 @@ class Connection final : public eio::SessionHandler {
   void on_message(std::string_view text) override;
   void on_binary(std::string_view data) override;
   void on_close(std::string_view reason) override;
+  bool busy() const override;
 
   // Broker answers and commands for one of this connection's sockets (on the shard).
   void on_accepted(Socket& socket, const internal::SessionAccepted& accepted);

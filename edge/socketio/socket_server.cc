@@ -45,6 +45,27 @@ SocketServerOptions SocketServerOptions::from(const edge::EdgeConfig& config) {
   return o;
 }
 
+// --- NamespaceGauges ----------------------------------------------------------------------------
+
+std::atomic<int64_t>* NamespaceGauges::gauge(const std::string& ns) {
+  std::lock_guard lock(mu_);
+  auto it = by_ns_.find(ns);
+  if (it != by_ns_.end()) return it->second.get();
+  const std::string key = by_ns_.size() < kMaxNamespaces ? ns : std::string(kOther);
+  auto& slot = by_ns_[key];
+  if (!slot) slot = std::make_unique<std::atomic<int64_t>>(0);
+  return slot.get();
+}
+
+std::vector<std::pair<std::string, int64_t>> NamespaceGauges::snapshot() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, int64_t>> out;
+  out.reserve(by_ns_.size());
+  for (const auto& [ns, count] : by_ns_)
+    out.emplace_back(ns, count->load(std::memory_order_relaxed));
+  return out;
+}
+
 // --- SioShard -----------------------------------------------------------------------------------
 
 SioShard::SioShard(SocketServer& server, uint32_t index, boost::asio::io_context& io,

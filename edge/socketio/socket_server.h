@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,6 +58,22 @@ struct SioCounters {
   std::atomic<uint64_t> stale_broker_messages{0};       // for a socket that is gone
   std::atomic<uint64_t> unroutable_broker_messages{0};  // socket id of no shard of this edge
   std::atomic<uint64_t> encode_failures{0};             // broker args_json not an array
+};
+
+// Connected sockets per namespace, for /metrics. gauge() locks (once per accepted socket, never per
+// packet); the count itself is an atomic the socket keeps. Past kMaxNamespaces names (dynamic
+// namespaces), new ones share the "~other" series so the label set stays bounded.
+class NamespaceGauges {
+ public:
+  static constexpr std::size_t kMaxNamespaces = 256;
+  static constexpr std::string_view kOther = "~other";
+
+  std::atomic<int64_t>* gauge(const std::string& ns);
+  std::vector<std::pair<std::string, int64_t>> snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<std::atomic<int64_t>>, std::less<>> by_ns_;
 };
 
 // One shard's Socket.IO state. Touched only on the shard's thread.
@@ -151,6 +169,8 @@ class SocketServer final : public eio::SessionHandlerFactory {
   edge::BrokerLink& link() { return link_; }
   SioCounters& counters() { return counters_; }
   const SioCounters& counters() const { return counters_; }
+  NamespaceGauges& namespace_gauges() { return namespace_gauges_; }
+  const NamespaceGauges& namespace_gauges() const { return namespace_gauges_; }
   uint32_t shard_count() const { return static_cast<uint32_t>(shards_.size()); }
   SioShard& shard(uint32_t index) { return *shards_[index]; }
 
@@ -163,6 +183,7 @@ class SocketServer final : public eio::SessionHandlerFactory {
   std::vector<std::unique_ptr<SioShard>> shards_;
   std::function<Clock::time_point()> clock_;
   SioCounters counters_;
+  NamespaceGauges namespace_gauges_;
 };
 
 }  // namespace herald::sio

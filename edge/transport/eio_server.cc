@@ -10,13 +10,43 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <condition_variable>
+#include <mutex>
 
 #include "common/ids.h"
 #include "common/log/log.h"
 #include "edge/transport/shard.h"
+#include "edge/transport/tls_terminator.h"
 
 namespace herald::edge {
 namespace {
+
+// Runs fn(shard) on every shard's thread and sums the results; shards that have not answered by
+// `timeout` are left out (their task still runs later, on state it shares).
+template <typename Fn>
+uint64_t sum_on_shards(const std::vector<std::unique_ptr<Shard>>& shards, Fn fn,
+                       std::chrono::milliseconds timeout) {
+  struct State {
+    std::mutex mu;
+    std::condition_variable cv;
+    uint64_t sum = 0;
+    std::size_t pending = 0;
+  };
+  auto state = std::make_shared<State>();
+  state->pending = shards.size();
+  for (const auto& shard : shards) {
+    Shard* s = shard.get();
+    boost::asio::post(s->io(), [s, state, fn] {
+      const uint64_t v = fn(*s);
+      std::lock_guard lock(state->mu);
+      state->sum += v;
+      if (--state->pending == 0) state->cv.notify_all();
+    });
+  }
+  std::unique_lock lock(state->mu);
+  state->cv.wait_for(lock, timeout, [&] { return state->pending == 0; });
+  return state->sum;
+}
 
 Result<Tcp::endpoint> parse_listen(const std::string& listen) {
   const std::size_t colon = listen.rfind(':');
@@ -53,6 +83,11 @@ Result<std::unique_ptr<EioServer>> EioServer::create(const EdgeConfig& config,
       std::make_unique<ServerContext>(config, factory, std::move(edge_tag), std::move(extra));
   ServerContext& ctx = *server->ctx_;
   ctx.max_tcp_connections = 2ull * config.max_connections + 64;
+  if (config.tls.mode != "off") {
+    auto tls = TlsTerminator::create(config.tls);
+    if (!tls.ok()) return tls.status();
+    ctx.tls = std::move(tls).value();
+  }
   uint32_t shards = config.shards;
   if (shards == 0) shards = std::max(1u, std::thread::hardware_concurrency());
   shards = std::min(shards, kMaxShards);
@@ -111,6 +146,35 @@ void EioServer::stop() {
   ctx_->shards.clear();
 }
 
+void EioServer::set_poll_forwarder(PollForwarder* forwarder) {
+  if (ctx_ && !started_) ctx_->forwarder = forwarder;
+}
+
+void EioServer::stop_accepting(std::chrono::milliseconds timeout) {
+  if (!started_ || stopped_) return;
+  sum_on_shards(
+      ctx_->shards,
+      [](Shard& s) {
+        s.stop_accepting();
+        return uint64_t{0};
+      },
+      timeout);
+}
+
+std::size_t EioServer::drain(std::size_t max_per_shard, bool force,
+                             std::chrono::milliseconds timeout) {
+  if (!started_ || stopped_) return 0;
+  return sum_on_shards(
+      ctx_->shards, [max_per_shard, force](Shard& s) { return s.drain(max_per_shard, force); },
+      timeout);
+}
+
+uint64_t EioServer::outbound_queue_bytes(std::chrono::milliseconds timeout) const {
+  if (!started_ || stopped_ || !ctx_) return 0;
+  return sum_on_shards(
+      ctx_->shards, [](Shard& s) { return s.outbound_bytes(); }, timeout);
+}
+
 EioServerStats EioServer::stats() const {
   EioServerStats s;
   if (!ctx_) return s;
@@ -130,6 +194,8 @@ EioServerStats EioServer::stats() const {
     s.messages_in += get(c.messages_in);
     s.messages_out += get(c.messages_out);
     s.migrated_requests += get(c.migrated_requests);
+    s.forwarded_out += get(c.forwarded_out);
+    s.forwarded_in += get(c.forwarded_in);
   }
   s.connections = ctx_->connections.load(std::memory_order_relaxed);
   return s;

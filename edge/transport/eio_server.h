@@ -2,6 +2,7 @@
 // websocket transports. What runs above it plugs in through eio::SessionHandlerFactory.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -52,9 +53,53 @@ struct EioServerStats {
   uint64_t messages_in = 0;
   uint64_t messages_out = 0;
   uint64_t migrated_requests = 0;  // HTTP connections handed to the shard owning their sid
+  uint64_t forwarded_out = 0;      // polling requests forwarded to the edge owning their sid
+  uint64_t forwarded_in = 0;       // polling requests served for another edge
 };
 
 struct ServerContext;
+
+// --- Cluster mode: long-polling without sticky sessions (DESIGN.md §6, docs/cluster.md) ---------
+// A polling request whose sid names another edge (herald::parse_id's edge tag) is forwarded to
+// that edge over the bus and answered with what the owner replies.
+struct ForwardedRequest {
+  std::string sid;
+  std::string method;  // "GET" or "POST"
+  std::string query;   // raw query string
+  std::string body;
+  std::string content_type;
+};
+
+struct ForwardedResponse {
+  unsigned status = 200;
+  std::string content_type;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+};
+
+// Called at most once, on any thread.
+using ForwardedReplyFn = std::function<void(ForwardedResponse)>;
+
+// Origin side, implemented above the transport (it needs the bus). Thread-safe.
+class PollForwarder {
+ public:
+  virtual ~PollForwarder() = default;
+  // Sends `request` to the live edge whose tag is `edge_tag`. Returns 0 when no live edge has that
+  // tag (the caller answers "Session ID unknown"), else a handle for cancel(). `reply` may run
+  // before forward() returns.
+  virtual uint64_t forward(std::string_view edge_tag, ForwardedRequest request,
+                           ForwardedReplyFn reply) = 0;
+  // The client went away, or the origin gave up: `reply` is dropped; the owner is told.
+  virtual void cancel(uint64_t handle) = 0;
+};
+
+// Owner side: a forwarded request being served; cancel() aborts a held GET (as a poll connection
+// closed prematurely would). Thread-safe.
+class ForwardedCall {
+ public:
+  virtual ~ForwardedCall() = default;
+  virtual void cancel() = 0;
+};
 
 class EioServer {
  public:
@@ -80,6 +125,25 @@ class EioServer {
   void stop();
 
   EioServerStats stats() const;
+
+  // Graceful drain, from any thread while the shards run (each call waits for the shards, at most
+  // `timeout`). stop_accepting closes every listener; drain closes up to `max_per_shard` open
+  // sessions per shard that have nothing in flight (every one when `force`) — the client sees
+  // "transport close" and reconnects elsewhere — and returns the open sessions left.
+  void stop_accepting(std::chrono::milliseconds timeout = std::chrono::seconds(2));
+  std::size_t drain(std::size_t max_per_shard, bool force,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(2));
+  // Bytes queued for every session, summed on the shards' threads (for /metrics; a shard that
+  // does not answer within `timeout` counts 0).
+  uint64_t outbound_queue_bytes(std::chrono::milliseconds timeout) const;
+
+  // Cluster mode: where polling requests for other edges' sessions go. Set before start();
+  // `forwarder` must outlive the server's threads. Without one they get "Session ID unknown".
+  void set_poll_forwarder(PollForwarder* forwarder);
+  // Runs a request forwarded by another edge against the local session it names, on the session's
+  // shard, exactly as a local request would run (a GET is held until packets are queued).
+  // `reply` is called once, on that shard's thread (or at once when the sid cannot be ours).
+  std::shared_ptr<ForwardedCall> serve_forwarded(ForwardedRequest request, ForwardedReplyFn reply);
 
  private:
   EioServer() = default;

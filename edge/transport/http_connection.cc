@@ -22,6 +22,9 @@ namespace http = boost::beast::http;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kLingerTimeout{1000};
+// A forwarded polling request is answered by the owner within a ping interval (a held GET gets
+// the ping); past this much more the owner is taken for gone and the sid for unknown.
+constexpr milliseconds kForwardSlack{2000};
 
 // Request headers kept in HandshakeInfo for the layer above (auth, proxies, diagnostics).
 constexpr std::string_view kSelectedHeaders[] = {"origin",          "user-agent",
@@ -155,6 +158,11 @@ void HttpConnection::read_header() {
 void HttpConnection::on_header(const boost::system::error_code& ec) {
   reading_ = false;
   if (closed_) return;
+  if (ec && forward_ != 0) {
+    // The client went away (or broke the protocol) while its forwarded request is pending.
+    close_socket();
+    return;
+  }
   if (ec) {
     if (parked_for_ != nullptr) {
       const auto session = std::exchange(parked_for_, nullptr)->shared_from_this();
@@ -244,6 +252,17 @@ void HttpConnection::handle_engine(std::string_view /*path*/, std::string_view q
   const std::string_view sid = query_get(query, "sid");
   if (!sid.empty()) {
     const auto parts = parse_id(sid);
+    if (parts && parts->edge_tag != server.edge_tag && server.forwarder != nullptr) {
+      if (upgrade) {
+        // The websocket would have to be served by the owner: refused, the client keeps polling
+        // (docs/cluster.md: route upgrades to the owner in the load balancer).
+        ShardCounters::add(shard_->counters().bad_requests);
+        upgrade_error(eio::error_message(eio::ErrorCode::kUnknownSid));
+        return;
+      }
+      forward_request(parts->edge_tag, std::string(sid), query_text);
+      return;
+    }
     if (parts && parts->edge_tag == server.edge_tag && parts->shard != shard_->index() &&
         parts->shard < server.shards.size()) {
       migrate(parts->shard);
@@ -317,12 +336,15 @@ void HttpConnection::handle_engine(std::string_view /*path*/, std::string_view q
   info.query = std::move(query);
   boost::system::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
-  if (!ec) {
+  if (!peer_address_.empty()) {
+    info.remote_address = peer_address_;
+  } else if (!ec) {
     info.remote_address =
         remote.address().is_v6()
             ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
             : remote.address().to_string() + ":" + std::to_string(remote.port());
   }
+  info.secure = secure_;
   for (std::string_view name : kSelectedHeaders) {
     auto it = req.find(name);
     if (it != req.end()) info.headers.emplace(std::string(name), std::string(it->value()));
@@ -429,12 +451,15 @@ void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, s
     info.transport = "websocket";
     info.query = std::move(query);
     const auto remote = socket_.remote_endpoint(ec);
-    if (!ec) {
+    if (!peer_address_.empty()) {
+      info.remote_address = peer_address_;
+    } else if (!ec) {
       info.remote_address =
           remote.address().is_v6()
               ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
               : remote.address().to_string() + ":" + std::to_string(remote.port());
     }
+    info.secure = secure_;
     for (std::string_view name : kSelectedHeaders) {
       auto it = req.find(name);
       if (it != req.end()) info.headers.emplace(std::string(name), std::string(it->value()));
@@ -616,7 +641,8 @@ void HttpConnection::migrate(uint32_t target) {
   }
   Shard& dst = *shard_->server().shards[target];
   boost::asio::post(dst.io(), [&dst, protocol, fd = std::move(fd), buffer = std::move(buffer_),
-                               parser = std::move(parser_), slot = std::move(slot_)]() mutable {
+                               parser = std::move(parser_), slot = std::move(slot_),
+                               peer = std::move(peer_address_), secure = secure_]() mutable {
     TcpSocket socket(dst.io());
     boost::system::error_code e;
     socket.assign(protocol, fd.fd, e);
@@ -624,11 +650,92 @@ void HttpConnection::migrate(uint32_t target) {
     fd.release();
     socket.non_blocking(true, e);
     auto connection = std::make_shared<HttpConnection>(dst, std::move(socket), std::move(slot));
+    connection->set_peer(std::move(peer), secure);
     connection->resume(std::move(buffer), std::move(parser));
   });
 }
 
+void HttpConnection::forward_request(std::string_view edge_tag, std::string sid,
+                                     std::string_view query) {
+  auto& req = parser_->get();
+  ForwardedRequest request;
+  request.sid = std::move(sid);
+  request.method = std::string(req.method_string());
+  request.query = std::string(query);
+  request.content_type = std::string(req[http::field::content_type]);
+  std::string tag(edge_tag);
+  if (req.method() != http::verb::post) {
+    send_forward(tag, std::move(request));
+    return;
+  }
+  const EdgeConfig& cfg = shard_->config();
+  const auto length = parser_->content_length();
+  if (length && *length > cfg.max_payload) {
+    ShardCounters::add(shard_->counters().payload_too_large);
+    respond(413, {}, {}, {}, false);
+    return;
+  }
+  parser_->body_limit(cfg.max_payload);
+  shard_->wheel().schedule(*this, milliseconds(cfg.ping_interval_ms + cfg.ping_timeout_ms));
+  http::async_read(socket_, buffer_, *parser_,
+                   [self = shared_from_this(), tag = std::move(tag), request = std::move(request)](
+                       const boost::system::error_code& ec, std::size_t) mutable {
+                     self->cancel_timer();
+                     if (self->closed_) return;
+                     if (ec) {
+                       if (ec == http::error::body_limit) {
+                         ShardCounters::add(self->shard_->counters().payload_too_large);
+                         self->respond(413, {}, {}, {}, false);
+                       } else {
+                         self->close_socket();
+                       }
+                       return;
+                     }
+                     self->body_unread_ = false;
+                     request.body = std::move(self->parser_->get().body());
+                     self->send_forward(tag, std::move(request));
+                   });
+}
+
+void HttpConnection::send_forward(std::string_view edge_tag, ForwardedRequest request) {
+  const uint64_t seq = ++forward_seq_;
+  boost::asio::io_context& io = shard_->io();
+  // The reply may come on any thread, even before forward() returns: it is posted here.
+  const uint64_t handle = shard_->server().forwarder->forward(
+      edge_tag, std::move(request),
+      [self = shared_from_this(), &io, seq](ForwardedResponse response) {
+        boost::asio::post(io, [self, seq, response = std::move(response)]() mutable {
+          self->on_forward_reply(seq, std::move(response));
+        });
+      });
+  if (handle == 0) {  // no live edge has that tag
+    engine_error(eio::ErrorCode::kUnknownSid, false);
+    return;
+  }
+  forward_ = handle;
+  ShardCounters::add(shard_->counters().forwarded_out);
+  const EdgeConfig& cfg = shard_->config();
+  shard_->wheel().schedule(
+      *this, milliseconds(cfg.ping_interval_ms + cfg.ping_timeout_ms) + kForwardSlack);
+  read_header();  // notice if the client goes away meanwhile
+}
+
+void HttpConnection::on_forward_reply(uint64_t seq, ForwardedResponse response) {
+  if (seq != forward_seq_ || forward_ == 0 || closed_) return;
+  forward_ = 0;
+  cancel_timer();
+  std::string extra;
+  for (const auto& [name, value] : response.headers) extra += name + ": " + value + "\r\n";
+  respond(response.status, response.content_type, std::move(response.body), extra);
+}
+
+void HttpConnection::cancel_forward() {
+  if (forward_ == 0) return;
+  shard_->server().forwarder->cancel(std::exchange(forward_, 0));
+}
+
 void HttpConnection::close_socket() {
+  cancel_forward();
   if (parked_for_ != nullptr) {
     const auto session = std::exchange(parked_for_, nullptr)->shared_from_this();
     session->on_poll_aborted(*this);
@@ -642,6 +749,12 @@ void HttpConnection::close_socket() {
 
 void HttpConnection::on_timer() {
   auto self = shared_from_this();
+  if (forward_ != 0) {
+    // The owner did not answer: it is gone, and so is the session.
+    cancel_forward();
+    engine_error(eio::ErrorCode::kUnknownSid, false);
+    return;
+  }
   // Idle keep-alive, a slow request, or the end of a lingering close.
   close_socket();
 }

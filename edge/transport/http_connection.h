@@ -11,15 +11,15 @@
 #include <string>
 #include <string_view>
 
+#include "edge/engineio/eio_session.h"
 #include "edge/engineio/handshake.h"
 #include "edge/engineio/timer_wheel.h"
 #include "edge/transport/shard.h"
 
 namespace herald::edge {
 
-class EioSession;
-
 class HttpConnection final : public std::enable_shared_from_this<HttpConnection>,
+                             public PollResponder,
                              private eio::WheelTimer {
  public:
   using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
@@ -28,13 +28,19 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   ~HttpConnection();
 
   void start();
+  // A connection whose socket is not the client's (TLS pump): the client's address and that it
+  // came over TLS, for the Engine.IO handshake info.
+  void set_peer(std::string remote_address, bool secure) {
+    peer_address_ = std::move(remote_address);
+    secure_ = secure;
+  }
   // Continues a connection handed over by another shard with its parsed request header.
   void resume(boost::beast::flat_buffer buffer, std::unique_ptr<Parser> parser);
 
   // Answers the held polling GET (text/plain; charset=UTF-8).
-  void respond_poll(std::string body);
+  void respond_poll(std::string body) override;
   // The session no longer holds this GET; `status` 0: just forget, else answer with it.
-  void release_poll(unsigned status);
+  void release_poll(unsigned status) override;
 
  private:
   struct Query;
@@ -50,6 +56,11 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void engine_error(eio::ErrorCode code, bool upgrade);
   void upgrade_error(std::string_view message);
   void migrate(uint32_t shard);
+  // Cluster mode: a polling request for a session of another edge (ServerContext::forwarder).
+  void forward_request(std::string_view edge_tag, std::string sid, std::string_view query);
+  void send_forward(std::string_view edge_tag, ForwardedRequest request);
+  void on_forward_reply(uint64_t seq, ForwardedResponse response);
+  void cancel_forward();
 
   // Writes a response; Content-Length and Connection are added here. The CORS headers of the
   // current request are added for the Engine.IO endpoint.
@@ -64,6 +75,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
 
   Shard* shard_;
   TcpSocket socket_;
+  std::string peer_address_;  // set_peer: overrides the socket's remote endpoint
+  bool secure_ = false;
   ConnectionSlot slot_;
   boost::beast::flat_buffer buffer_;
   std::unique_ptr<Parser> parser_;
@@ -78,6 +91,8 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   bool closed_ = false;
   bool lingering_ = false;
   bool body_unread_ = false;  // the current request's body was not read
+  uint64_t forward_ = 0;      // PollForwarder handle of the forwarded request awaiting its reply
+  uint64_t forward_seq_ = 0;  // tells a late reply of an earlier forwarded request apart
 };
 
 }  // namespace herald::edge

@@ -80,14 +80,14 @@ void Shard::run() {
 }
 
 void Shard::do_accept() {
-  if (!acceptor_ || stopping_) return;
+  if (!acceptor_ || stopping_ || accepting_stopped_) return;
   acceptor_->async_accept([this](const boost::system::error_code& ec, TcpSocket socket) {
     on_accept(ec, std::move(socket));
   });
 }
 
 void Shard::on_accept(const boost::system::error_code& ec, TcpSocket socket) {
-  if (ec == boost::asio::error::operation_aborted || stopping_) return;
+  if (ec == boost::asio::error::operation_aborted || stopping_ || accepting_stopped_) return;
   if (ec) {
     // EMFILE and friends: back off instead of spinning on the same error.
     log::write_limited("edge.accept", 1, log::Level::kWarn, "edge", "accept failed",
@@ -103,6 +103,8 @@ void Shard::on_accept(const boost::system::error_code& ec, TcpSocket socket) {
     ShardCounters::add(counters_.connections_refused);
     boost::system::error_code ignored;
     socket.close(ignored);
+  } else if (server_.tls) {
+    accept_tls(*this, std::move(socket), ConnectionSlot(&server_));
   } else {
     adopt(std::move(socket), ConnectionSlot(&server_));
   }
@@ -163,6 +165,33 @@ void Shard::run_flushes() {
   // Reuse the list's storage next time unless it grew large.
   list.clear();
   if (flush_list_.empty() && list.capacity() <= 4096) flush_list_.swap(list);
+}
+
+void Shard::stop_accepting() {
+  if (accepting_stopped_ || stopping_) return;
+  accepting_stopped_ = true;
+  boost::system::error_code ec;
+  if (acceptor_) acceptor_->close(ec);
+  accept_retry_->cancel();
+}
+
+std::size_t Shard::drain(std::size_t max, bool force) {
+  std::vector<std::shared_ptr<EioSession>> batch;
+  for (auto& [sid, session] : sessions_) {
+    if (batch.size() >= max) break;
+    if (!session->is_open() || (!force && session->busy())) continue;
+    batch.push_back(session);
+  }
+  for (auto& session : batch) session->drain_close();
+  std::size_t open = 0;
+  for (auto& [sid, session] : sessions_) open += session->is_open() ? 1 : 0;
+  return open;
+}
+
+uint64_t Shard::outbound_bytes() const {
+  uint64_t total = 0;
+  for (const auto& [sid, session] : sessions_) total += session->outbound_bytes();
+  return total;
 }
 
 void Shard::shutdown() {

@@ -27,6 +27,7 @@
 #include "edge/transport/cors.h"
 #include "edge/transport/eio_server.h"
 #include "edge/transport/static_files.h"
+#include "edge/transport/tls_terminator.h"
 #include "edge/websocket/frame.h"
 
 namespace herald::edge {
@@ -60,6 +61,8 @@ struct alignas(64) ShardCounters {
   std::atomic<uint64_t> messages_in{0};
   std::atomic<uint64_t> messages_out{0};
   std::atomic<uint64_t> migrated_requests{0};
+  std::atomic<uint64_t> forwarded_out{0};  // polling requests sent to the owning edge
+  std::atomic<uint64_t> forwarded_in{0};   // polling requests served for another edge
 
   static void add(std::atomic<uint64_t>& c, uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -90,6 +93,8 @@ struct ServerContext {
   std::atomic<uint64_t> sessions{0};     // edge-wide, for max_connections
   std::atomic<uint64_t> connections{0};  // edge-wide TCP connections
   uint64_t max_tcp_connections = 0;      // TCP cap: room for polling's extra connections
+  PollForwarder* forwarder = nullptr;    // cluster mode; set before the shards run
+  std::unique_ptr<TlsTerminator> tls;    // edge.tls.mode on | detect
 };
 
 // Counts one TCP connection for as long as it lives; moves with the socket (HTTP -> websocket,
@@ -151,6 +156,13 @@ class Shard {
   // On the shard's thread: stops accepting, closes every session ("server shutting down") and
   // stops the event loop.
   void shutdown();
+  // On the shard's thread, for a graceful drain: closes the listener (the loop keeps running).
+  void stop_accepting();
+  // On the shard's thread: drain_close()s up to `max` open sessions, skipping busy ones unless
+  // `force`. Returns the open sessions left.
+  std::size_t drain(std::size_t max, bool force);
+  // On the shard's thread: bytes queued for its sessions.
+  uint64_t outbound_bytes() const;
 
   EioSession* find_session(std::string_view sid);
   void add_session(const std::shared_ptr<EioSession>& session);
@@ -184,6 +196,11 @@ class Shard {
   std::vector<ws::FrameHeader> headers_;
   ShardCounters counters_;
   bool stopping_ = false;
+  bool accepting_stopped_ = false;
 };
+
+// edge.tls: takes an accepted connection into a TLS pump (mode on) or peeks its first byte first
+// (mode detect). On the shard's thread (tls_terminator.cc).
+void accept_tls(Shard& shard, TcpSocket socket, ConnectionSlot slot);
 
 }  // namespace herald::edge

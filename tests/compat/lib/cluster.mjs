@@ -200,6 +200,7 @@ function realtimeClient(address) {
     getPresence: (req) => call('GetPresence', req),
     listRoomMembers: (req) => call('ListRoomMembers', req),
     joinRooms: (req) => call('JoinRooms', req),
+    emitWithAck: (req) => call('EmitWithAck', req),
     stats: () => call('Stats', {}),
     close: () => client.close(),
   };
@@ -280,13 +281,14 @@ ${servers}
 }
 
 // nats-server + `brokers` brokers + `edges` edges. stop() ends every process it started.
-export async function startCluster({ brokers = 2, edges = 2 } = {}) {
+// `brokerExtra` / `edgeExtra`: config merged into every broker's / edge's file.
+export async function startCluster({ brokers = 2, edges = 2, brokerExtra = {}, edgeExtra = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'herald-cluster-'));
   const cluster = { dir, brokers: [], edges: [], extra: [] };
   try {
     cluster.nats = await startNats();
-    for (let i = 1; i <= brokers; ++i) cluster.brokers.push(await startBroker(cluster, `broker-${i}`));
-    for (let i = 1; i <= edges; ++i) cluster.edges.push(await startEdge(cluster, `edge-${i}`, { waitBrokers: brokers }));
+    for (let i = 1; i <= brokers; ++i) cluster.brokers.push(await startBroker(cluster, `broker-${i}`, brokerExtra));
+    for (let i = 1; i <= edges; ++i) cluster.edges.push(await startEdge(cluster, `edge-${i}`, { waitBrokers: brokers, extra: edgeExtra }));
   } catch (e) {
     await stopCluster(cluster);
     throw e;

@@ -1,10 +1,15 @@
-// EdgeLink: sessions over the gRPC stream, batching, failover with resume, and the no-broker path.
+// EdgeLink: sessions over the gRPC stream, batching, failover with resume, the no-broker path, and
+// mutual TLS (edgelink.tls).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -23,7 +28,7 @@ using namespace std::chrono_literals;
 
 // One broker on its own thread with an EdgeLink server on a free port.
 struct TestBroker {
-  explicit TestBroker(bus::Bus& bus, std::string id) {
+  explicit TestBroker(bus::Bus& bus, std::string id, config::GrpcTlsConfig tls = {}) {
     broker::BrokerOptions options;
     options.broker_id = id;
     auto policy = policy::parse_policy_document(
@@ -36,6 +41,7 @@ struct TestBroker {
     b->start();
     broker::edgelink::EdgeLinkServerOptions link;
     link.listen = "127.0.0.1:0";
+    link.tls = std::move(tls);
     auto s = broker::edgelink::EdgeLinkServer::start(link, b);
     EXPECT_TRUE(s.ok()) << s.status().message();
     server = std::move(s.value());
@@ -245,4 +251,64 @@ TEST(EdgeLink, WithoutABrokerEventsAndConnectsFailUnavailable) {
 }
 
 }  // namespace
+// edgelink.tls: the broker serves TLS with client certificates required (mTLS); an edge that
+// presents one signed by the CA gets its stream, one without a certificate never does. The
+// certificates are minted here with the openssl CLI.
+TEST(EdgeLink, MutualTlsBetweenEdgeAndBroker) {
+  if (std::system("openssl version >/dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl CLI";
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("herald-edgelink-tls-" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  const std::string d = dir.string();
+  auto run = [](const std::string& c) { return std::system((c + " >/dev/null 2>&1").c_str()); };
+  ASSERT_EQ(run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=test-ca -keyout " + d +
+                "/ca.key -out " + d + "/ca.pem"),
+            0);
+  { std::ofstream(d + "/leaf.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n"; }
+  for (const std::string leaf : {"broker", "edge"}) {
+    ASSERT_EQ(run("openssl req -newkey rsa:2048 -nodes -subj /CN=" + leaf + " -keyout " + d + "/" +
+                  leaf + ".key -out " + d + "/" + leaf + ".csr"),
+              0);
+    ASSERT_EQ(run("openssl x509 -req -days 2 -in " + d + "/" + leaf + ".csr -CA " + d +
+                  "/ca.pem -CAkey " + d + "/ca.key -CAcreateserial -extfile " + d +
+                  "/leaf.ext -out " + d + "/" + leaf + ".pem"),
+              0);
+  }
+  config::GrpcTlsConfig server_tls;
+  server_tls.enabled = true;
+  server_tls.cert_file = d + "/broker.pem";
+  server_tls.key_file = d + "/broker.key";
+  server_tls.ca_file = d + "/ca.pem";
+  auto bus = bus::make_in_process_bus();
+  TestBroker broker(*bus, "b-tls", server_tls);
+
+  auto options = link_options({broker.address});
+  options.tls.enabled = true;
+  options.tls.ca_file = d + "/ca.pem";
+  options.tls.cert_file = d + "/edge.pem";
+  options.tls.key_file = d + "/edge.key";
+  Inbox inbox;
+  edge::GrpcBrokerLink link(options, nullptr);
+  link.set_receiver([&](internal::BrokerToEdge m) { inbox.push(std::move(m)); });
+  link.start();
+  ASSERT_TRUE(wait_until([&] { return link.live_brokers() == 1; }));
+  link.send(open("tls-1"));
+  EXPECT_TRUE(
+      inbox.wait([](auto& v) { return count_kind(v, internal::BrokerToEdge::kAccepted) == 1; }));
+
+  auto anonymous = link_options({broker.address});
+  anonymous.tls.enabled = true;
+  anonymous.tls.ca_file = d + "/ca.pem";  // verifies the broker, but presents no certificate
+  edge::GrpcBrokerLink refused(anonymous, nullptr);
+  refused.set_receiver([](internal::BrokerToEdge) {});
+  refused.start();
+  EXPECT_FALSE(wait_until([&] { return refused.live_brokers() == 1; }, 1500ms));
+  refused.stop(200);
+  link.stop(500);
+  broker.stop();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 }  // namespace herald
