@@ -1,4 +1,5 @@
-// Benchmark harness helpers: start the servers under test (Herald, the Node.js reference, redis,
+// Benchmark harness helpers: start the servers under test (Herald standalone or cluster — nats-server,
+// herald-broker, herald-edge — the Node.js reference, redis,
 // herald-echo-service) on free loopback ports, run herald-loadgen, stop everything by PID.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -107,6 +108,58 @@ export async function startHerald(binDir) {
   const s = await startProcess('herald', bin, ['--config', join(here, 'herald-bench.yaml')],
     { ready: (r) => r?.msg === 'herald ready' });
   return { ...s, url: s.info.socketio_url, grpc: s.info.grpc_address, pids: [s.pid] };
+}
+
+// --- Herald cluster: nats-server + herald-broker + herald-edge (docs/cluster.md) ---------------
+
+// A throwaway nats-server on free loopback ports (client + monitoring).
+export async function startNats() {
+  const port = await freePort();
+  const monitorPort = await freePort();
+  const s = await startProcess('nats-server', 'nats-server',
+    ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort)],
+    { ready: (r) => typeof r === 'string' && r.includes('Server is ready') });
+  return { ...s, url: `nats://127.0.0.1:${port}`, pids: [s.pid] };
+}
+
+// herald-bench.yaml switched to the NATS bus, with its own node id; `sets` are extra --set pairs.
+function clusterArgs(id, natsUrl, sets) {
+  const args = ['--config', join(here, 'herald-bench.yaml'), '--set', 'bus.type=nats',
+    '--set', `bus.nats_urls=${natsUrl}`, '--set', `node.id=${id}`, '--set', 'admin.listen=127.0.0.1:0'];
+  for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);
+  return args;
+}
+
+export async function startBroker(binDir, id, natsUrl) {
+  const bin = heraldBinary(binDir, 'broker/herald-broker');
+  if (!bin) throw new Error(`${join(binDir, 'broker/herald-broker')} not built`);
+  const s = await startProcess(id, bin, clusterArgs(id, natsUrl, {
+    'broker.grpc_listen': '127.0.0.1:0', 'broker.edgelink_listen': '127.0.0.1:0',
+  }), { ready: (r) => r?.msg === 'herald-broker ready' });
+  return { ...s, grpc: s.info.grpc_address, edgelink: s.info.edgelink_address, pids: [s.pid] };
+}
+
+// An edge; resolves once its EdgeLink stream to `brokers` is up (/readyz "brokers" ready, bounded).
+export async function startEdge(binDir, id, natsUrl, brokers) {
+  const bin = heraldBinary(binDir, 'edge/herald-edge');
+  if (!bin) throw new Error(`${join(binDir, 'edge/herald-edge')} not built`);
+  const s = await startProcess(id, bin, clusterArgs(id, natsUrl, {
+    'edge.listen': '127.0.0.1:0', 'edge.brokers': brokers.join(','),
+  }), { ready: (r) => r?.msg === 'herald-edge ready' });
+  const edge = { ...s, url: s.info.socketio_url, admin: s.info.admin_url, pids: [s.pid] };
+  let last = '';
+  for (let i = 0; i < 200; ++i) {  // ≤ 10 s
+    try {
+      const r = await (await fetch(`${edge.admin}/readyz`, { signal: AbortSignal.timeout(1000) })).json();
+      last = JSON.stringify(r);
+      const detail = r.checks?.brokers?.detail ?? '';
+      if (r.checks?.brokers?.status === 'ready' && Number(detail.split(' ')[0]) >= brokers.length &&
+          r.checks?.bus?.status === 'ready') return edge;
+    } catch (e) { last = String(e.message ?? e); }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await stopProcess(s.proc);
+  throw new Error(`${id}: EdgeLink to ${brokers.join(',')} not up after 10 s (readyz: ${last})`);
 }
 
 // herald-echo-service serving "message-with-ack" on "/" for the echo scenario.

@@ -10,7 +10,7 @@ import { availableParallelism, release } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   repoRoot, pinning, startReference, startHerald, startEchoService, startRedis, runLoadgen,
-  heraldBinary, writeJson,
+  heraldBinary, writeJson, startNats, startBroker, startEdge,
 } from './lib.mjs';
 
 const argv = process.argv.slice(2);
@@ -101,13 +101,18 @@ async function runOne(scenario, server) {
     }
     case 'cluster': {
       if (server === 'herald') {
-        // TODO(cluster): herald-edge / herald-broker are landing (docs/cluster.md, scripts/cluster).
-        // Start nats-server on a free port, one herald-broker and two herald-edges with
-        // herald-bench.yaml + `--set bus.type=nats` (+ the NATS URL and broker EdgeLink address;
-        // ready lines "herald-broker ready" / "herald-edge ready"), pass both edges' URLs and every
-        // PID (edges, broker, nats-server) to the loadgen — exactly like the Node side below —
-        // and add herald-edge herald-broker to scripts/bench's build targets.
-        return { unavailable: 'Herald cluster mode (herald-edge + herald-broker + NATS) is not built yet' };
+        // nats-server, one herald-broker, two herald-edges (herald-bench.yaml on the NATS bus);
+        // receivers alternate between the edges, the sender is on the first; CPU = every process.
+        for (const rel of ['broker/herald-broker', 'edge/herald-edge']) {
+          if (!heraldBinary(opt.binDir, rel)) return { unavailable: `${opt.binDir}/${rel} is not built` };
+        }
+        return withServers([
+          () => startNats(),
+          ([n]) => startBroker(opt.binDir, 'bench-broker-1', n.url),
+          ([n, b]) => startEdge(opt.binDir, 'bench-edge-1', n.url, [b.edgelink]),
+          ([n, b]) => startEdge(opt.binDir, 'bench-edge-2', n.url, [b.edgelink]),
+        ], ([n, b, e1, e2]) => runLoadgen(loadgen, ['--scenario', 'fanout', '--url', e1.url, '--url', e2.url,
+          ...fanoutArgs(size.cluster), ...pidArgs([...e1.pids, ...e2.pids, ...b.pids, ...n.pids])]));
       }
       return withServers([
         () => startRedis(),
