@@ -5,15 +5,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <stdexcept>
 #include <thread>
-
-extern char** environ;
 
 namespace herald::testing {
 
@@ -49,33 +47,41 @@ bool wait_for_port(uint16_t port, std::chrono::milliseconds timeout) {
   return false;
 }
 
-ChildProcess ChildProcess::start(const std::vector<std::string>& argv, const std::string& log_path) {
+ChildProcess ChildProcess::start(const std::vector<std::string>& argv,
+                                 const std::string& log_path) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (!log_path.empty()) {
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  }
-  // Children must not inherit the test's blocked signal mask.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  const pid_t parent = ::getpid();
   ChildProcess p;
-  int rc = posix_spawnp(&p.pid_, args[0], &actions, &attr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+  p.pid_ = ::fork();
+  if (p.pid_ < 0) throw std::runtime_error("cannot fork for " + argv[0]);
+  if (p.pid_ == 0) {
+    // The child dies with the thread that started it (the test), even when the test crashes:
+    // no leaked servers.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    // Children must not inherit the test's blocked signal mask.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (!log_path.empty()) {
+      int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, STDOUT_FILENO);
+        ::dup2(fd, STDERR_FILENO);
+        ::close(fd);
+      }
+    }
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
   return p;
 }
 
-ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_) { other.pid_ = -1; }
+ChildProcess::ChildProcess(ChildProcess&& other) noexcept : pid_(other.pid_) {
+  other.pid_ = -1;
+}
 ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   if (this != &other) {
     stop();
@@ -84,7 +90,9 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   }
   return *this;
 }
-ChildProcess::~ChildProcess() { stop(); }
+ChildProcess::~ChildProcess() {
+  stop();
+}
 
 bool ChildProcess::running() const {
   if (pid_ <= 0) return false;
@@ -124,7 +132,8 @@ NatsServer NatsServer::start() {
 void NatsServer::restart() {
   process_.stop();
   process_ = ChildProcess::start(
-      {"nats-server", "-a", "127.0.0.1", "-p", std::to_string(port_), "--no_advertise"}, "/dev/null");
+      {"nats-server", "-a", "127.0.0.1", "-p", std::to_string(port_), "--no_advertise"},
+      "/dev/null");
   if (!wait_for_port(port_, std::chrono::seconds(10))) {
     throw std::runtime_error("nats-server did not start on port " + std::to_string(port_));
   }
