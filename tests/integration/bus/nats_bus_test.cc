@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -124,8 +125,11 @@ TEST_F(NatsBusTest, ResubscribesAfterServerRestart) {
     return got.load() > before;
   }, 10s));
   std::lock_guard lock(mu);
-  ASSERT_GE(states.size(), 2u);
-  EXPECT_EQ(states.front(), BusState::kReconnecting);
+  // Under load the first connect may complete after the listener was added, so the history can
+  // start with kConnected; what matters is the loss being reported and the recovery after it.
+  auto lost = std::find(states.begin(), states.end(), BusState::kReconnecting);
+  ASSERT_NE(lost, states.end());
+  EXPECT_NE(std::find(lost, states.end(), BusState::kConnected), states.end());
   EXPECT_EQ(states.back(), BusState::kConnected);
 }
 
