@@ -45,7 +45,10 @@ struct Counters {
       slow_consumers{0};
 };
 
-// Lives until NATS says the subscription is complete (its last callback has returned).
+// Shared by the Subscription handle and by NATS's callbacks (through a heap shared_ptr that the
+// on-complete callback deletes): whichever finishes last frees it. NATS may complete the
+// subscription (and run on_complete) on its own thread while the handle is being destroyed, or
+// before, when the connection closes first.
 struct SubscriptionState {
   std::shared_ptr<Counters> counters;
   Handler handler;
@@ -55,16 +58,15 @@ struct SubscriptionState {
 
 class NatsSubscription final : public Subscription {
  public:
-  explicit NatsSubscription(SubscriptionState* state) : state_(state) {}
+  explicit NatsSubscription(std::shared_ptr<SubscriptionState> state) : state_(std::move(state)) {}
   ~NatsSubscription() override {
     state_->closed.store(true);
-    // Unsubscribe; the state is freed by the on-complete callback once no handler runs.
     natsSubscription_Unsubscribe(state_->sub);
     natsSubscription_Destroy(state_->sub);
   }
 
  private:
-  SubscriptionState* state_;
+  std::shared_ptr<SubscriptionState> state_;
 };
 
 class NatsBusImpl final : public NatsBus {
@@ -130,23 +132,30 @@ class NatsBusImpl final : public NatsBus {
 
   std::unique_ptr<Subscription> subscribe(const std::string& subject, Handler handler,
                                           const std::string& queue_group) override {
-    auto* state = new SubscriptionState{counters_, std::move(handler)};
+    auto state = std::make_shared<SubscriptionState>();
+    state->counters = counters_;
+    state->handler = std::move(handler);
+    auto* closure = new std::shared_ptr<SubscriptionState>(state);
     natsStatus s;
     if (queue_group.empty()) {
       s = natsConnection_Subscribe(&state->sub, conn_, subject.c_str(), &NatsBusImpl::on_message,
-                                   state);
+                                   closure);
     } else {
       s = natsConnection_QueueSubscribe(&state->sub, conn_, subject.c_str(), queue_group.c_str(),
-                                        &NatsBusImpl::on_message, state);
+                                        &NatsBusImpl::on_message, closure);
     }
     if (s != NATS_OK) {
       HLOG_ERROR("bus", "subscribe failed", {{"subject", subject}, {"error", nats_error(s)}});
-      delete state;
+      delete closure;
       return std::make_unique<Subscription>();
     }
     natsSubscription_SetPendingLimits(state->sub, -1, 256 * 1024 * 1024);
-    natsSubscription_SetOnCompleteCB(state->sub, &NatsBusImpl::on_complete, state);
-    return std::make_unique<NatsSubscription>(state);
+    if (natsSubscription_SetOnCompleteCB(state->sub, &NatsBusImpl::on_complete, closure) !=
+        NATS_OK) {
+      // Already closed (the connection went away): no callback will run any more.
+      delete closure;
+    }
+    return std::make_unique<NatsSubscription>(std::move(state));
   }
 
   BusState state() const override { return state_.load(); }
@@ -185,7 +194,7 @@ class NatsBusImpl final : public NatsBus {
   }
 
   static void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
-    auto* state = static_cast<SubscriptionState*>(closure);
+    SubscriptionState* state = static_cast<std::shared_ptr<SubscriptionState>*>(closure)->get();
     if (!state->closed.load()) {
       auto envelope = std::make_shared<Envelope>();
       if (envelope->ParseFromArray(natsMsg_GetData(msg), natsMsg_GetDataLength(msg))) {
@@ -202,7 +211,9 @@ class NatsBusImpl final : public NatsBus {
     natsMsg_Destroy(msg);
   }
 
-  static void on_complete(void* closure) { delete static_cast<SubscriptionState*>(closure); }
+  static void on_complete(void* closure) {
+    delete static_cast<std::shared_ptr<SubscriptionState>*>(closure);
+  }
 
   static void on_connected(natsConnection*, void* closure) {
     static_cast<NatsBusImpl*>(closure)->set_state(BusState::kConnected);
