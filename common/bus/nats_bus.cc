@@ -4,6 +4,8 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
@@ -82,6 +84,12 @@ class NatsBusImpl final : public NatsBus {
     }
     if (conn_ != nullptr) {
       natsConnection_Close(conn_);
+      // Connection callbacks run on a NATS thread and reach `this`; the closed callback is the
+      // last of them, so wait for it before this object goes away (bounded, in case it never
+      // comes).
+      std::unique_lock lock(closed_mu_);
+      closed_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return closed_; });
+      lock.unlock();
       natsConnection_Destroy(conn_);
     }
   }
@@ -102,6 +110,7 @@ class NatsBusImpl final : public NatsBus {
     natsOptions_SetDisconnectedCB(opts.get(), &NatsBusImpl::on_disconnected, this);
     natsOptions_SetReconnectedCB(opts.get(), &NatsBusImpl::on_reconnected, this);
     natsOptions_SetErrorHandler(opts.get(), &NatsBusImpl::on_error, this);
+    natsOptions_SetClosedCB(opts.get(), &NatsBusImpl::on_closed, this);
     natsOptions_SetRetryOnFailedConnect(opts.get(), true, &NatsBusImpl::on_connected, this);
     state_.store(BusState::kReconnecting);
     natsStatus s = natsConnection_Connect(&conn_, opts.get());
@@ -224,6 +233,12 @@ class NatsBusImpl final : public NatsBus {
   static void on_reconnected(natsConnection*, void* closure) {
     static_cast<NatsBusImpl*>(closure)->set_state(BusState::kConnected);
   }
+  static void on_closed(natsConnection*, void* closure) {
+    auto* self = static_cast<NatsBusImpl*>(closure);
+    std::lock_guard lock(self->closed_mu_);
+    self->closed_ = true;
+    self->closed_cv_.notify_all();
+  }
   static void on_error(natsConnection*, natsSubscription*, natsStatus err, void* closure) {
     auto* self = static_cast<NatsBusImpl*>(closure);
     if (err == NATS_SLOW_CONSUMER) self->counters_->slow_consumers.fetch_add(1);
@@ -237,6 +252,9 @@ class NatsBusImpl final : public NatsBus {
   std::mutex listeners_mu_;
   std::vector<std::function<void(BusState)>> listeners_;
   bool closing_ = false;
+  std::mutex closed_mu_;
+  std::condition_variable closed_cv_;
+  bool closed_ = false;  // the NATS closed callback ran: no connection callback will follow
   std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
 };
 
