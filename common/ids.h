@@ -1,5 +1,6 @@
 // Session and socket ids: 20 URL-safe characters that say which edge and shard own them, so any
-// process can route a request for an id without a lookup (DESIGN.md §6, polling without stickiness).
+// process can route a request for an id without a lookup (DESIGN.md §6, polling without
+// stickiness).
 #pragma once
 
 #include <cstdint>

@@ -57,7 +57,9 @@ inline Status internal_error(std::string message) {
 inline Status unavailable(std::string message) {
   return {StatusCode::kUnavailable, std::move(message)};
 }
-inline Status not_found(std::string message) { return {StatusCode::kNotFound, std::move(message)}; }
+inline Status not_found(std::string message) {
+  return {StatusCode::kNotFound, std::move(message)};
+}
 inline Status permission_denied(std::string message) {
   return {StatusCode::kPermissionDenied, std::move(message)};
 }
@@ -69,7 +71,7 @@ inline Status resource_exhausted(std::string message) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).ok() && "Result constructed from an OK status");
   }

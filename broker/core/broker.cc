@@ -566,7 +566,8 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   uint64_t call_id = 0;
   if (event.wants_ack()) {
     call_id = next_call_id_++;
-    calls_[call_id] = PendingCall{handler, session.socket_id, session.ns, conn, event.ack_id(), {}, 0};
+    calls_[call_id] =
+        PendingCall{handler, session.socket_id, session.ns, conn, event.ack_id(), {}, 0};
     schedule(options_.clock() + options_.api.handler_timeout_ms,
              Deadline{DeadlineKind::kCall, {}, call_id});
   }

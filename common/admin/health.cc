@@ -5,9 +5,12 @@ namespace herald::admin {
 
 std::string_view readiness_name(Readiness r) {
   switch (r) {
-    case Readiness::kReady: return "ready";
-    case Readiness::kDegraded: return "degraded";
-    case Readiness::kNotReady: return "not_ready";
+    case Readiness::kReady:
+      return "ready";
+    case Readiness::kDegraded:
+      return "degraded";
+    case Readiness::kNotReady:
+      return "not_ready";
   }
   return "unknown";
 }

@@ -13,9 +13,12 @@ namespace herald::bus {
 
 std::string_view bus_state_name(BusState state) {
   switch (state) {
-    case BusState::kConnected: return "connected";
-    case BusState::kReconnecting: return "reconnecting";
-    case BusState::kDisconnected: return "disconnected";
+    case BusState::kConnected:
+      return "connected";
+    case BusState::kReconnecting:
+      return "reconnecting";
+    case BusState::kDisconnected:
+      return "disconnected";
   }
   return "unknown";
 }
@@ -36,7 +39,8 @@ std::vector<std::string_view> tokens_of(std::string_view subject) {
   }
 }
 
-bool matches(const std::vector<std::string>& pattern, const std::vector<std::string_view>& subject) {
+bool matches(const std::vector<std::string>& pattern,
+             const std::vector<std::string_view>& subject) {
   size_t i = 0;
   for (; i < pattern.size(); ++i) {
     if (pattern[i] == ">") return subject.size() > i;
@@ -87,7 +91,10 @@ class InProcessBus final : public Bus, public std::enable_shared_from_this<InPro
 
   std::unique_ptr<Subscription> subscribe(const std::string& subject, Handler handler,
                                           const std::string& queue_group) override {
-    Entry e{next_id_.fetch_add(1), subject, {}, queue_group,
+    Entry e{next_id_.fetch_add(1),
+            subject,
+            {},
+            queue_group,
             std::make_shared<const Handler>(std::move(handler))};
     const bool wildcard = subject.find_first_of("*>") != std::string::npos;
     if (wildcard) {
@@ -169,6 +176,8 @@ class InProcessBusHandle final : public Bus {
 
 }  // namespace
 
-std::unique_ptr<Bus> make_in_process_bus() { return std::make_unique<InProcessBusHandle>(); }
+std::unique_ptr<Bus> make_in_process_bus() {
+  return std::make_unique<InProcessBusHandle>();
+}
 
 }  // namespace herald::bus

@@ -14,7 +14,7 @@ struct NatsBusStats {
   uint64_t published = 0;
   uint64_t publish_failures = 0;  // dropped: disconnected with a full reconnect buffer, or errors
   uint64_t received = 0;
-  uint64_t decode_failures = 0;   // payloads that were not a BusEnvelope
+  uint64_t decode_failures = 0;  // payloads that were not a BusEnvelope
   uint64_t slow_consumer_events = 0;
 };
 

@@ -70,7 +70,9 @@ std::string Subjects::edge(std::string_view edge_id) const {
 std::string Subjects::presence(std::string_view edge_id) const {
   return prefix_ + ".presence." + encode_token(edge_id);
 }
-std::string Subjects::presence_all() const { return prefix_ + ".presence.*"; }
+std::string Subjects::presence_all() const {
+  return prefix_ + ".presence.*";
+}
 std::string Subjects::handle(std::string_view ns_name, std::string_view event) const {
   return prefix_ + ".handle." + encode_token(ns_name) + "." + encode_token(event);
 }
@@ -80,6 +82,8 @@ std::string Subjects::broker(std::string_view broker_id) const {
 std::string Subjects::heartbeat(std::string_view role) const {
   return prefix_ + ".heartbeat." + encode_token(role);
 }
-std::string Subjects::snapshot_request() const { return prefix_ + ".snapshot"; }
+std::string Subjects::snapshot_request() const {
+  return prefix_ + ".snapshot";
+}
 
 }  // namespace herald::bus

@@ -65,7 +65,9 @@ bool parse_double(const std::string& v, double* out) {
 }  // namespace
 
 namespace {
-const char* process_env(const char* name) { return std::getenv(name); }
+const char* process_env(const char* name) {
+  return std::getenv(name);
+}
 }  // namespace
 
 ConfigReader::ConfigReader() : root_(YAML::NodeType::Map), env_(&process_env) {}
@@ -146,7 +148,9 @@ const std::string* ConfigReader::override_for(std::string_view path,
   return nullptr;
 }
 
-void ConfigReader::add_error(std::string message) { errors_.push_back(std::move(message)); }
+void ConfigReader::add_error(std::string message) {
+  errors_.push_back(std::move(message));
+}
 
 void ConfigReader::read(std::string_view path, std::string* out) {
   known_.insert(std::string(path));
@@ -169,7 +173,8 @@ void ConfigReader::read(std::string_view path, bool* out) {
   bool present = has(path);
   read(path, &text);
   if (!present) return;
-  if (!parse_bool(text, out)) add_error(std::string(path) + ": expected true or false, got '" + text + "'");
+  if (!parse_bool(text, out))
+    add_error(std::string(path) + ": expected true or false, got '" + text + "'");
 }
 
 void ConfigReader::read(std::string_view path, int64_t* out, int64_t min, int64_t max) {

@@ -72,12 +72,18 @@ Result<Level> parse_level(std::string_view name) {
 
 std::string_view level_name(Level level) {
   switch (level) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    case Level::kOff: return "off";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kOff:
+      return "off";
   }
   return "unknown";
 }
@@ -85,9 +91,13 @@ std::string_view level_name(Level level) {
 void set_level(Level level) {
   detail::g_level.store(static_cast<uint8_t>(level), std::memory_order_relaxed);
 }
-Level level() { return static_cast<Level>(detail::g_level.load(std::memory_order_relaxed)); }
+Level level() {
+  return static_cast<Level>(detail::g_level.load(std::memory_order_relaxed));
+}
 
-void set_sink(Sink sink) { g_sink.store(sink ? sink : &stderr_sink); }
+void set_sink(Sink sink) {
+  g_sink.store(sink ? sink : &stderr_sink);
+}
 
 void write(Level lvl, std::string_view component, std::string_view msg,
            const nlohmann::json& fields) {

@@ -3,9 +3,8 @@
 
 #include <atomic>
 #include <cstdint>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -43,10 +42,10 @@ void write_limited(std::string_view key, int per_second, Level level, std::strin
 }  // namespace herald::log
 
 // HLOG_INFO("edge", "listening", {{"address", addr}}) — the braces build a JSON object.
-#define HERALD_LOG_AT(lvl, component, msg, ...)                                   \
-  do {                                                                            \
-    if (::herald::log::enabled(lvl))                                              \
-      ::herald::log::write(lvl, component, msg, ::nlohmann::json(__VA_ARGS__));  \
+#define HERALD_LOG_AT(lvl, component, msg, ...)                                 \
+  do {                                                                          \
+    if (::herald::log::enabled(lvl))                                            \
+      ::herald::log::write(lvl, component, msg, ::nlohmann::json(__VA_ARGS__)); \
   } while (0)
 #define HLOG_TRACE(component, msg, ...) \
   HERALD_LOG_AT(::herald::log::Level::kTrace, component, msg, __VA_ARGS__)

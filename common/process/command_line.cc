@@ -23,7 +23,8 @@ Result<CommandLine> parse_command_line(int argc, char** argv) {
       std::string kv;
       if (!next(&kv)) return invalid_argument("--set needs key.path=value");
       auto eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) return invalid_argument("--set '" + kv + "': expected key.path=value");
+      if (eq == std::string::npos || eq == 0)
+        return invalid_argument("--set '" + kv + "': expected key.path=value");
       cli.sets.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     } else if (arg == "--check-config") {
       cli.check_config = true;
@@ -48,7 +49,8 @@ std::string usage_text(std::string_view program, std::string_view summary) {
       "\n\n"
       "  --config FILE        YAML or JSON configuration (default: $HERALD_CONFIG, else built-in\n"
       "                       defaults). Unknown keys are refused.\n"
-      "  --set key.path=VAL   override one value, e.g. --set edge.listen=0.0.0.0:3000. Environment\n"
+      "  --set key.path=VAL   override one value, e.g. --set edge.listen=0.0.0.0:3000. "
+      "Environment\n"
       "                       variables HERALD_<KEY_PATH> (e.g. HERALD_EDGE_LISTEN) override the\n"
       "                       file; --set overrides both.\n"
       "  --check-config       validate the configuration, print it, and exit\n"

@@ -11,9 +11,9 @@
 namespace herald {
 
 struct CommandLine {
-  std::string config_path;                                 // --config FILE (or HERALD_CONFIG)
-  std::vector<std::pair<std::string, std::string>> sets;   // --set key.path=value, repeatable
-  bool check_config = false;                               // --check-config: validate and exit
+  std::string config_path;                                // --config FILE (or HERALD_CONFIG)
+  std::vector<std::pair<std::string, std::string>> sets;  // --set key.path=value, repeatable
+  bool check_config = false;                              // --check-config: validate and exit
   bool help = false;
   bool version = false;
 };

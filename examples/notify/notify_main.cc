@@ -1,7 +1,8 @@
 // herald-notify: what an internal service does — push an event to a user or a room over gRPC.
 //
-//   herald-notify --server 127.0.0.1:50051 --user alice --event notification --args '[{"text":"hi"}]'
-//   herald-notify --room lobby --ns /chat --event message --args '["hello"]' [--token API_TOKEN]
+//   herald-notify --server 127.0.0.1:50051 --user alice --event notification --args
+//   '[{"text":"hi"}]' herald-notify --room lobby --ns /chat --event message --args '["hello"]'
+//   [--token API_TOKEN]
 //
 // Prints {"sockets": N} (sockets reached, cluster-wide) and exits 0, or prints the gRPC error and
 // exits 1.
@@ -31,9 +32,10 @@ struct Options {
 };
 
 void usage() {
-  std::cerr << "usage: herald-notify [--server HOST:PORT] [--token API_TOKEN] [--ns NS]\n"
-               "                     (--user ID | --room ROOM ... | --all) [--except-room ROOM ...]\n"
-               "                     --event NAME [--args JSON_ARRAY] [--volatile] [--timeout-ms N]\n";
+  std::cerr
+      << "usage: herald-notify [--server HOST:PORT] [--token API_TOKEN] [--ns NS]\n"
+         "                     (--user ID | --room ROOM ... | --all) [--except-room ROOM ...]\n"
+         "                     --event NAME [--args JSON_ARRAY] [--volatile] [--timeout-ms N]\n";
 }
 
 bool parse(int argc, char** argv, Options* o) {

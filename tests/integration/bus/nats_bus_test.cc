@@ -83,8 +83,10 @@ TEST_F(NatsBusTest, WildcardAndQueueGroups) {
   auto s2 = connect(server_, "s2");
   std::atomic<int> wild{0}, q1{0}, q2{0};
   auto w = s1->subscribe("t.presence.*", [&](const std::string&, const EnvelopePtr&) { ++wild; });
-  auto g1 = s1->subscribe("t.handle.ev", [&](const std::string&, const EnvelopePtr&) { ++q1; }, "h");
-  auto g2 = s2->subscribe("t.handle.ev", [&](const std::string&, const EnvelopePtr&) { ++q2; }, "h");
+  auto g1 = s1->subscribe(
+      "t.handle.ev", [&](const std::string&, const EnvelopePtr&) { ++q1; }, "h");
+  auto g2 = s2->subscribe(
+      "t.handle.ev", [&](const std::string&, const EnvelopePtr&) { ++q2; }, "h");
   ASSERT_TRUE(eventually([&] {
     pub->publish("t.presence.e1", heartbeat("p"));
     return wild.load() > 0;
@@ -120,10 +122,12 @@ TEST_F(NatsBusTest, ResubscribesAfterServerRestart) {
   ASSERT_TRUE(eventually([&] { return sub_bus->state() == BusState::kConnected; }, 10s));
   ASSERT_TRUE(eventually([&] { return pub->state() == BusState::kConnected; }, 10s));
   const int before = got.load();
-  ASSERT_TRUE(eventually([&] {
-    pub->publish("t.room.r", heartbeat("2"));
-    return got.load() > before;
-  }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        pub->publish("t.room.r", heartbeat("2"));
+        return got.load() > before;
+      },
+      10s));
   std::lock_guard lock(mu);
   // Under load the first connect may complete after the listener was added, so the history can
   // start with kConnected; what matters is the loss being reported and the recovery after it.

@@ -63,9 +63,12 @@ TEST_F(AdminServerTest, ReadyzReflectsTheWorstCheck) {
   std::atomic<int> bus_state{0};
   health_->add("bus", [&] {
     switch (bus_state.load()) {
-      case 0: return CheckResult{Readiness::kReady, ""};
-      case 1: return CheckResult{Readiness::kDegraded, "NATS reconnecting"};
-      default: return CheckResult{Readiness::kNotReady, "no broker"};
+      case 0:
+        return CheckResult{Readiness::kReady, ""};
+      case 1:
+        return CheckResult{Readiness::kDegraded, "NATS reconnecting"};
+      default:
+        return CheckResult{Readiness::kNotReady, "no broker"};
     }
   });
   auto r = request(server_->port(), http::verb::get, "/readyz");

@@ -53,8 +53,10 @@ TEST(InProcessBus, Wildcards) {
 TEST(InProcessBus, QueueGroupDeliversToOneMember) {
   auto bus = make_in_process_bus();
   int a = 0, b = 0, plain = 0;
-  auto s1 = bus->subscribe("h.x", [&](const std::string&, const EnvelopePtr&) { ++a; }, "g");
-  auto s2 = bus->subscribe("h.x", [&](const std::string&, const EnvelopePtr&) { ++b; }, "g");
+  auto s1 = bus->subscribe(
+      "h.x", [&](const std::string&, const EnvelopePtr&) { ++a; }, "g");
+  auto s2 = bus->subscribe(
+      "h.x", [&](const std::string&, const EnvelopePtr&) { ++b; }, "g");
   auto s3 = bus->subscribe("h.x", [&](const std::string&, const EnvelopePtr&) { ++plain; });
   for (int i = 0; i < 100; ++i) bus->publish("h.x", heartbeat("n"));
   EXPECT_EQ(a + b, 100);

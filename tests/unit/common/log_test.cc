@@ -10,7 +10,9 @@ namespace herald::log {
 namespace {
 
 std::vector<std::string>* g_lines = nullptr;
-void capture(std::string_view line) { g_lines->emplace_back(line); }
+void capture(std::string_view line) {
+  g_lines->emplace_back(line);
+}
 
 class LogTest : public ::testing::Test {
  protected:

@@ -18,8 +18,9 @@ bool subject_safe(const std::string& token) {
 
 TEST(SubjectToken, RoundTripsAwkwardNames) {
   const std::vector<std::string> names = {
-      "", "lobby", "user:42", "a.b", "*", ">", "a b", "team:42:*", "/chat", "~", "~41",
-      "héllo wörld", "日本語", std::string("\0x", 2), "%20", "..", "a>b.c*d"};
+      "",          "lobby", "user:42", "a.b", "*",           ">",      "a b",
+      "team:42:*", "/chat", "~",       "~41", "héllo wörld", "日本語", std::string("\0x", 2),
+      "%20",       "..",    "a>b.c*d"};
   for (const auto& name : names) {
     std::string token = encode_token(name);
     EXPECT_TRUE(subject_safe(token)) << "'" << name << "' -> '" << token << "'";
@@ -48,9 +49,9 @@ TEST(SubjectToken, IsInjectiveOnRandomBytes) {
 
 TEST(SubjectToken, RefusesNonCanonicalTokens) {
   EXPECT_FALSE(decode_token("").has_value());
-  EXPECT_FALSE(decode_token("~4").has_value());    // truncated escape
-  EXPECT_FALSE(decode_token("~2f").has_value());   // lower-case hex is never produced
-  EXPECT_FALSE(decode_token("~41").has_value());   // 'A' is written plain
+  EXPECT_FALSE(decode_token("~4").has_value());   // truncated escape
+  EXPECT_FALSE(decode_token("~2f").has_value());  // lower-case hex is never produced
+  EXPECT_FALSE(decode_token("~41").has_value());  // 'A' is written plain
   EXPECT_FALSE(decode_token("a.b").has_value());
 }
 
