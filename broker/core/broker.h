@@ -218,6 +218,9 @@ class Broker : public std::enable_shared_from_this<Broker> {
     });
   }
 
+  // JoinRooms / LeaveRooms: same validation and targeting, one RoomCommand either way.
+  void change_rooms(v1::RoomsRequest request, Done<v1::RoomsResponse> done, bool join);
+
   // Edge messages.
   void handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::SessionOpen& open);
   void handle_close(const std::shared_ptr<EdgeConnection>& conn,

@@ -283,25 +283,15 @@ uint32_t Broker::apply_room_command(const std::string& ns, const v1::Target& tar
 }
 
 void Broker::join_rooms(v1::RoomsRequest req, Done<v1::RoomsResponse> done) {
-  post([req = std::move(req), done = std::move(done)](Broker& self) mutable {
-    std::string ns = req.ns();
-    std::vector<std::string> rooms = to_vector(req.rooms());
-    Status s = self.check_namespace(&ns);
-    if (s.ok()) s = validate_rooms(rooms, "rooms", self.limits_);
-    if (s.ok() && rooms.empty()) s = invalid_argument("rooms: at least one room is required");
-    if (!s.ok()) return self.refuse(s, done);
-    Result<std::vector<std::string>> check = self.resolve_target(ns, req.target());
-    if (!check.ok()) return self.refuse(check.status(), done);
-    internal::RoomCommand command;
-    for (std::string& room : rooms) command.add_join(std::move(room));
-    v1::RoomsResponse response;
-    response.set_sockets(self.apply_room_command(ns, req.target(), std::move(command)));
-    done(Status::ok_status(), std::move(response));
-  });
+  change_rooms(std::move(req), std::move(done), /*join=*/true);
 }
 
 void Broker::leave_rooms(v1::RoomsRequest req, Done<v1::RoomsResponse> done) {
-  post([req = std::move(req), done = std::move(done)](Broker& self) mutable {
+  change_rooms(std::move(req), std::move(done), /*join=*/false);
+}
+
+void Broker::change_rooms(v1::RoomsRequest req, Done<v1::RoomsResponse> done, bool join) {
+  post([req = std::move(req), done = std::move(done), join](Broker& self) mutable {
     std::string ns = req.ns();
     std::vector<std::string> rooms = to_vector(req.rooms());
     Status s = self.check_namespace(&ns);
@@ -311,7 +301,13 @@ void Broker::leave_rooms(v1::RoomsRequest req, Done<v1::RoomsResponse> done) {
     Result<std::vector<std::string>> check = self.resolve_target(ns, req.target());
     if (!check.ok()) return self.refuse(check.status(), done);
     internal::RoomCommand command;
-    for (std::string& room : rooms) command.add_leave(std::move(room));
+    for (std::string& room : rooms) {
+      if (join) {
+        command.add_join(std::move(room));
+      } else {
+        command.add_leave(std::move(room));
+      }
+    }
     v1::RoomsResponse response;
     response.set_sockets(self.apply_room_command(ns, req.target(), std::move(command)));
     done(Status::ok_status(), std::move(response));

@@ -331,24 +331,7 @@ void HttpConnection::handle_engine(std::string_view /*path*/, std::string_view q
     handle_upgrade(nullptr, std::move(query));
     return;
   }
-  eio::HandshakeInfo info;
-  info.transport = "polling";
-  info.query = std::move(query);
-  boost::system::error_code ec;
-  const auto remote = socket_.remote_endpoint(ec);
-  if (!peer_address_.empty()) {
-    info.remote_address = peer_address_;
-  } else if (!ec) {
-    info.remote_address =
-        remote.address().is_v6()
-            ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
-            : remote.address().to_string() + ":" + std::to_string(remote.port());
-  }
-  info.secure = secure_;
-  for (std::string_view name : kSelectedHeaders) {
-    auto it = req.find(name);
-    if (it != req.end()) info.headers.emplace(std::string(name), std::string(it->value()));
-  }
+  eio::HandshakeInfo info = handshake_info("polling", std::move(query));
   auto session = std::make_shared<EioSession>(*shard_, make_id(server.edge_tag, shard_->index()),
                                               std::move(info), EioSession::TransportKind::kPolling);
   session->open(nullptr);
@@ -422,6 +405,30 @@ void HttpConnection::on_body(const boost::system::error_code& ec) {
   respond(200, "text/html", "ok", "Cache-Control: no-store\r\n");
 }
 
+eio::HandshakeInfo HttpConnection::handshake_info(std::string transport,
+                                                  std::map<std::string, std::string> query) {
+  const auto& req = parser_->get();
+  eio::HandshakeInfo info;
+  info.transport = std::move(transport);
+  info.query = std::move(query);
+  boost::system::error_code ec;
+  const auto remote = socket_.remote_endpoint(ec);
+  if (!peer_address_.empty()) {
+    info.remote_address = peer_address_;  // TLS: the client behind the terminator
+  } else if (!ec) {
+    info.remote_address =
+        remote.address().is_v6()
+            ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
+            : remote.address().to_string() + ":" + std::to_string(remote.port());
+  }
+  info.secure = secure_;
+  for (std::string_view name : kSelectedHeaders) {
+    auto it = req.find(name);
+    if (it != req.end()) info.headers.emplace(std::string(name), std::string(it->value()));
+  }
+  return info;
+}
+
 void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, std::string> query) {
   auto& req = parser_->get();
   ws::HandshakeRequest hr;
@@ -442,29 +449,11 @@ void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, s
   boost::system::error_code ec;
   boost::asio::write(socket_, boost::asio::buffer(response), ec);
   if (ec) {
-    if (session != nullptr) session->shared_from_this();  // nothing to undo
     close_socket();
     return;
   }
   eio::HandshakeInfo info;
-  if (session == nullptr) {
-    info.transport = "websocket";
-    info.query = std::move(query);
-    const auto remote = socket_.remote_endpoint(ec);
-    if (!peer_address_.empty()) {
-      info.remote_address = peer_address_;
-    } else if (!ec) {
-      info.remote_address =
-          remote.address().is_v6()
-              ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
-              : remote.address().to_string() + ":" + std::to_string(remote.port());
-    }
-    info.secure = secure_;
-    for (std::string_view name : kSelectedHeaders) {
-      auto it = req.find(name);
-      if (it != req.end()) info.headers.emplace(std::string(name), std::string(it->value()));
-    }
-  }
+  if (session == nullptr) info = handshake_info("websocket", std::move(query));
   const auto data = buffer_.data();
   std::string initial(static_cast<const char*>(data.data()), data.size());
   cancel_timer();
