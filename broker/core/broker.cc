@@ -679,20 +679,31 @@ int64_t Broker::session_token_expiry(const std::string& socket_id) const {
 void Broker::on_handler_message(std::shared_ptr<HandlerStream> stream, v1::HandlerMessage message) {
   post([stream = std::move(stream), message = std::move(message)](Broker& self) mutable {
     if (!stream || self.stopped_) return;
-    switch (message.kind_case()) {
-      case v1::HandlerMessage::kRegister:
-        self.handle_register(stream, message.register_());
-        break;
-      case v1::HandlerMessage::kReply:
-        self.handle_reply(stream.get(), *message.mutable_reply());
-        break;
-      case v1::HandlerMessage::kEmit:
-        self.handle_handler_emit(*message.mutable_emit());
-        break;
-      default:
-        break;
+    if (message.has_batch()) {
+      for (v1::HandlerMessage& m : *message.mutable_batch()->mutable_messages()) {
+        self.dispatch_handler_message(stream, m);
+      }
+      return;
     }
+    self.dispatch_handler_message(stream, message);
   });
+}
+
+void Broker::dispatch_handler_message(const std::shared_ptr<HandlerStream>& stream,
+                                      v1::HandlerMessage& message) {
+  switch (message.kind_case()) {
+    case v1::HandlerMessage::kRegister:
+      handle_register(stream, message.register_());
+      break;
+    case v1::HandlerMessage::kReply:
+      handle_reply(stream.get(), *message.mutable_reply());
+      break;
+    case v1::HandlerMessage::kEmit:
+      handle_handler_emit(*message.mutable_emit());
+      break;
+    default:
+      break;  // a Batch inside a Batch, or a newer service's message kind
+  }
 }
 
 void Broker::on_handler_closed(std::shared_ptr<HandlerStream> stream) {
@@ -715,6 +726,7 @@ void Broker::handle_register(const std::shared_ptr<HandlerStream>& stream,
   update_handle_subscriptions();
   v1::ServerMessage reply;
   reply.mutable_registered()->set_routes(static_cast<uint32_t>(info.routes.size()));
+  reply.mutable_registered()->set_batches(true);
   stream->send(std::move(reply));
   counters_.handlers.store(handlers_.size(), std::memory_order_relaxed);
   HLOG_INFO(kLog, "handler registered",
