@@ -596,7 +596,11 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   out->set_socket_id(session.socket_id);
   out->set_user_id(session.user_id);
   out->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
-  out->set_args_json(event.args_json().empty() ? "[]" : event.args_json());
+  if (event.args_json().empty()) {
+    out->set_args_json("[]");
+  } else {
+    out->set_args_json(std::move(*event.mutable_args_json()));
+  }
   for (std::string& a : *event.mutable_attachments()) out->add_attachments(std::move(a));
   out->set_wants_ack(event.wants_ack());
   counters_.forwards.fetch_add(1, std::memory_order_relaxed);
