@@ -1,6 +1,8 @@
 // herald.v1.Realtime: unary calls finished from the broker thread, HandleEvents bidi reactors.
 #include "broker/api/realtime_service.h"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <deque>
 #include <mutex>
 
@@ -238,9 +240,13 @@ class HandlerReactor;
 // One mutex guards the write queue and the finish state, and the reactor pointer itself.
 // One write is in flight at a time; for a service that registered with `batches`, the client
 // events queued meanwhile go out together in the next write (one gRPC message, one syscall).
+// Such a link also holds back the first write of a burst until the broker thread has run the
+// handlers already queued on it (sends come from that thread), so a burst leaves as one batch
+// instead of one lone event followed by the rest.
 class HandlerLink final : public HandlerStream, public std::enable_shared_from_this<HandlerLink> {
  public:
-  explicit HandlerLink(HandlerReactor* reactor) : reactor_(reactor) {}
+  HandlerLink(HandlerReactor* reactor, boost::asio::io_context& broker_io)
+      : reactor_(reactor), broker_io_(broker_io) {}
 
   void send(v1::ServerMessage message) override;
   void close(Status status) override { finish(to_grpc(status)); }
@@ -259,15 +265,19 @@ class HandlerLink final : public HandlerStream, public std::enable_shared_from_t
   // Writes the front of the queue, or a batch of the client events at its front. Needs mu_ held,
   // no write in flight and a non-empty queue.
   void start_next();
+  // The held-back write of a batching link (see above), on the broker thread.
+  void flush();
 
   // Recursive, and callers hold a reference to *this: a reaction gRPC runs inline from
   // StartWrite/Finish must neither deadlock nor destroy the link under our feet.
   std::recursive_mutex mu_;
-  HandlerReactor* reactor_;              // null after OnDone
+  HandlerReactor* reactor_;  // null after OnDone
+  boost::asio::io_context& broker_io_;
   std::deque<v1::ServerMessage> queue_;  // not written yet
   v1::ServerMessage writing_msg_;        // being written while writing_
   bool writing_ = false;
   bool batches_ = false;
+  bool flush_posted_ = false;
   bool finishing_ = false;  // no more writes accepted
   bool finished_ = false;   // Finish called
   grpc::Status finish_status_;
@@ -276,7 +286,7 @@ class HandlerLink final : public HandlerStream, public std::enable_shared_from_t
 class HandlerReactor final : public grpc::ServerBidiReactor<v1::HandlerMessage, v1::ServerMessage> {
  public:
   HandlerReactor(std::shared_ptr<Broker> broker, const grpc::Status& allowed)
-      : broker_(std::move(broker)), link_(std::make_shared<HandlerLink>(this)) {
+      : broker_(std::move(broker)), link_(std::make_shared<HandlerLink>(this, broker_->io())) {
     if (!allowed.ok()) {
       link_->finish(allowed);
       return;
@@ -334,7 +344,21 @@ void HandlerLink::send(v1::ServerMessage message) {
     return;
   }
   queue_.push_back(std::move(message));
-  if (!writing_) start_next();
+  if (writing_) return;
+  if (!batches_) {
+    start_next();
+    return;
+  }
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  boost::asio::post(broker_io_, [keep] { keep->flush(); });
+}
+
+void HandlerLink::flush() {
+  std::lock_guard lock(mu_);
+  flush_posted_ = false;
+  if (reactor_ == nullptr || writing_ || queue_.empty()) return;
+  start_next();
 }
 
 void HandlerLink::start_next() {
@@ -364,10 +388,13 @@ void HandlerLink::finish(grpc::Status status) {
   if (reactor_ == nullptr || finishing_) return;
   finishing_ = true;
   finish_status_ = std::move(status);
-  if (!writing_) {
-    finished_ = true;
-    reactor_->Finish(finish_status_);
+  if (writing_) return;  // write_done drains the queue, then finishes
+  if (!queue_.empty()) {
+    start_next();  // messages held back for a flush still go out first
+    return;
   }
+  finished_ = true;
+  reactor_->Finish(finish_status_);
 }
 
 void HandlerLink::write_done(bool ok) {
