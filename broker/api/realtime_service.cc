@@ -1,6 +1,8 @@
 // herald.v1.Realtime: unary calls finished from the broker thread, HandleEvents bidi reactors.
 #include "broker/api/realtime_service.h"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <deque>
 #include <mutex>
 
@@ -236,25 +238,46 @@ class HandlerReactor;
 
 // The broker's handle on the stream. Outlives the reactor: after OnDone, sends are dropped.
 // One mutex guards the write queue and the finish state, and the reactor pointer itself.
+// One write is in flight at a time; for a service that registered with `batches`, the client
+// events queued meanwhile go out together in the next write (one gRPC message, one syscall).
+// Such a link also holds back the first write of a burst until the broker thread has run the
+// handlers already queued on it (sends come from that thread), so a burst leaves as one batch
+// instead of one lone event followed by the rest.
 class HandlerLink final : public HandlerStream, public std::enable_shared_from_this<HandlerLink> {
  public:
-  explicit HandlerLink(HandlerReactor* reactor) : reactor_(reactor) {}
+  HandlerLink(HandlerReactor* reactor, boost::asio::io_context& broker_io)
+      : reactor_(reactor), broker_io_(broker_io) {}
 
   void send(v1::ServerMessage message) override;
   void close(Status status) override { finish(to_grpc(status)); }
 
   void finish(grpc::Status status);
-  // From OnWriteDone: the front message is written; start the next or finish.
+  // From OnWriteDone: `writing_msg_` is written; start the next or finish.
   void write_done(bool ok);
   void detach();
+  // The service's Register asked for ServerMessage.batch.
+  void enable_batches() {
+    std::lock_guard lock(mu_);
+    batches_ = true;
+  }
 
  private:
+  // Writes the front of the queue, or a batch of the client events at its front. Needs mu_ held,
+  // no write in flight and a non-empty queue.
+  void start_next();
+  // The held-back write of a batching link (see above), on the broker thread.
+  void flush();
+
   // Recursive, and callers hold a reference to *this: a reaction gRPC runs inline from
   // StartWrite/Finish must neither deadlock nor destroy the link under our feet.
   std::recursive_mutex mu_;
-  HandlerReactor* reactor_;              // null after OnDone
-  std::deque<v1::ServerMessage> queue_;  // front is being written while writing_
+  HandlerReactor* reactor_;  // null after OnDone
+  boost::asio::io_context& broker_io_;
+  std::deque<v1::ServerMessage> queue_;  // not written yet
+  v1::ServerMessage writing_msg_;        // being written while writing_
   bool writing_ = false;
+  bool batches_ = false;
+  bool flush_posted_ = false;
   bool finishing_ = false;  // no more writes accepted
   bool finished_ = false;   // Finish called
   grpc::Status finish_status_;
@@ -263,7 +286,7 @@ class HandlerLink final : public HandlerStream, public std::enable_shared_from_t
 class HandlerReactor final : public grpc::ServerBidiReactor<v1::HandlerMessage, v1::ServerMessage> {
  public:
   HandlerReactor(std::shared_ptr<Broker> broker, const grpc::Status& allowed)
-      : broker_(std::move(broker)), link_(std::make_shared<HandlerLink>(this)) {
+      : broker_(std::move(broker)), link_(std::make_shared<HandlerLink>(this, broker_->io())) {
     if (!allowed.ok()) {
       link_->finish(allowed);
       return;
@@ -278,6 +301,7 @@ class HandlerReactor final : public grpc::ServerBidiReactor<v1::HandlerMessage, 
       link_->finish(grpc::Status::OK);
       return;
     }
+    if (incoming_.has_register_() && incoming_.register_().batches()) link_->enable_batches();
     broker_->on_handler_message(link_, std::move(incoming_));
     incoming_.Clear();
     StartRead(&incoming_);
@@ -308,11 +332,11 @@ void HandlerLink::send(v1::ServerMessage message) {
   auto keep = shared_from_this();
   std::lock_guard lock(mu_);
   if (reactor_ == nullptr || finishing_) return;
-  if (queue_.size() >= RealtimeService::kMaxHandlerQueue) {
+  if (queue_.size() + (writing_ ? 1 : 0) >= RealtimeService::kMaxHandlerQueue) {
     HLOG_WARN(kLog, "handler stream too slow: closing", {{"queued", queue_.size()}});
     finishing_ = true;
     finish_status_ = {grpc::StatusCode::RESOURCE_EXHAUSTED, "handler too slow"};
-    while (queue_.size() > (writing_ ? 1u : 0u)) queue_.pop_back();
+    queue_.clear();
     if (!writing_) {
       finished_ = true;
       reactor_->Finish(finish_status_);
@@ -320,10 +344,42 @@ void HandlerLink::send(v1::ServerMessage message) {
     return;
   }
   queue_.push_back(std::move(message));
-  if (!writing_) {
-    writing_ = true;
-    reactor_->StartWrite(&queue_.front());
+  if (writing_) return;
+  if (!batches_) {
+    start_next();
+    return;
   }
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  boost::asio::post(broker_io_, [keep] { keep->flush(); });
+}
+
+void HandlerLink::flush() {
+  std::lock_guard lock(mu_);
+  flush_posted_ = false;
+  if (reactor_ == nullptr || writing_ || queue_.empty()) return;
+  start_next();
+}
+
+void HandlerLink::start_next() {
+  writing_msg_ = std::move(queue_.front());
+  queue_.pop_front();
+  if (batches_ && writing_msg_.has_event() && !queue_.empty() && queue_.front().has_event()) {
+    v1::ServerMessage batch;
+    auto* events = batch.mutable_batch()->mutable_events();
+    size_t bytes = writing_msg_.event().ByteSizeLong();
+    events->Add(std::move(*writing_msg_.mutable_event()));
+    while (!queue_.empty() && queue_.front().has_event()) {
+      const size_t next = queue_.front().event().ByteSizeLong();
+      if (bytes + next > RealtimeService::kMaxHandlerBatchBytes) break;
+      bytes += next;
+      events->Add(std::move(*queue_.front().mutable_event()));
+      queue_.pop_front();
+    }
+    writing_msg_ = std::move(batch);
+  }
+  writing_ = true;
+  reactor_->StartWrite(&writing_msg_);
 }
 
 void HandlerLink::finish(grpc::Status status) {
@@ -332,17 +388,20 @@ void HandlerLink::finish(grpc::Status status) {
   if (reactor_ == nullptr || finishing_) return;
   finishing_ = true;
   finish_status_ = std::move(status);
-  if (!writing_) {
-    finished_ = true;
-    reactor_->Finish(finish_status_);
+  if (writing_) return;  // write_done drains the queue, then finishes
+  if (!queue_.empty()) {
+    start_next();  // messages held back for a flush still go out first
+    return;
   }
+  finished_ = true;
+  reactor_->Finish(finish_status_);
 }
 
 void HandlerLink::write_done(bool ok) {
   auto keep = shared_from_this();
   std::lock_guard lock(mu_);
-  if (!queue_.empty()) queue_.pop_front();
   writing_ = false;
+  writing_msg_.Clear();
   if (reactor_ == nullptr) return;
   if (!ok) {
     // The stream broke; nothing more can be written.
@@ -352,17 +411,11 @@ void HandlerLink::write_done(bool ok) {
       finish_status_ = grpc::Status::OK;
     }
   }
-  if (!finishing_ && !queue_.empty()) {
-    writing_ = true;
-    reactor_->StartWrite(&queue_.front());
+  if (!queue_.empty()) {
+    start_next();  // also drains what was queued before a finish
     return;
   }
   if (finishing_ && !finished_) {
-    if (!queue_.empty() && ok) {
-      writing_ = true;  // drain what was queued before the finish
-      reactor_->StartWrite(&queue_.front());
-      return;
-    }
     finished_ = true;
     reactor_->Finish(finish_status_);
   }

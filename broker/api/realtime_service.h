@@ -63,6 +63,9 @@ class RealtimeService final : public v1::Realtime::CallbackService {
  public:
   // Messages queued for one HandleEvents stream before it is cut off as too slow.
   static constexpr size_t kMaxHandlerQueue = 10000;
+  // Upper bound of the client events put in one ServerMessage.batch (their encoded size), well
+  // under gRPC's default 4 MiB receive limit of the service; a larger event goes alone.
+  static constexpr size_t kMaxHandlerBatchBytes = 256 * 1024;
 
   RealtimeService(std::shared_ptr<Broker> broker, CallerAuth auth,
                   std::unique_ptr<ApiMetrics> metrics = nullptr)

@@ -27,6 +27,15 @@ uint64_t random_u64() {
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
 }
 
+// '[' ... ']' around optional JSON whitespace: the shape of the arguments an edge sends, checked
+// without parsing them.
+bool looks_like_array(std::string_view json) {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!json.empty() && space(json.front())) json.remove_prefix(1);
+  while (!json.empty() && space(json.back())) json.remove_suffix(1);
+  return json.size() >= 2 && json.front() == '[' && json.back() == ']';
+}
+
 ClientError client_error(ClientErrorCode code, std::string message) {
   return ClientError{code, std::move(message), nullptr};
 }
@@ -468,10 +477,20 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   }
   Session& session = it->second;
 
+  // The edge validated the arguments as a JSON array; parsing them again is only needed when the
+  // policy looks into them (schema, room templates) or for a token refresh. A plain forward, the
+  // HandleEvents path, passes the text through with a cheap shape check.
   nlohmann::json args = nlohmann::json::array();
   if (!event.args_json().empty()) {
-    args = nlohmann::json::parse(event.args_json(), nullptr, /*allow_exceptions=*/false);
-    if (args.is_discarded() || !args.is_array()) {
+    bool is_array = false;
+    if (event.event() == kRefreshTokenEvent ||
+        policy::event_reads_args(*session.policy, event.event())) {
+      args = nlohmann::json::parse(event.args_json(), nullptr, /*allow_exceptions=*/false);
+      is_array = !args.is_discarded() && args.is_array();
+    } else {
+      is_array = looks_like_array(event.args_json());
+    }
+    if (!is_array) {
       send_error(
           *conn, event,
           client_error(ClientErrorCode::kValidationFailed, "arguments are not a JSON array"));
@@ -577,7 +596,11 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   out->set_socket_id(session.socket_id);
   out->set_user_id(session.user_id);
   out->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
-  out->set_args_json(event.args_json().empty() ? "[]" : event.args_json());
+  if (event.args_json().empty()) {
+    out->set_args_json("[]");
+  } else {
+    out->set_args_json(std::move(*event.mutable_args_json()));
+  }
   for (std::string& a : *event.mutable_attachments()) out->add_attachments(std::move(a));
   out->set_wants_ack(event.wants_ack());
   counters_.forwards.fetch_add(1, std::memory_order_relaxed);
@@ -679,20 +702,31 @@ int64_t Broker::session_token_expiry(const std::string& socket_id) const {
 void Broker::on_handler_message(std::shared_ptr<HandlerStream> stream, v1::HandlerMessage message) {
   post([stream = std::move(stream), message = std::move(message)](Broker& self) mutable {
     if (!stream || self.stopped_) return;
-    switch (message.kind_case()) {
-      case v1::HandlerMessage::kRegister:
-        self.handle_register(stream, message.register_());
-        break;
-      case v1::HandlerMessage::kReply:
-        self.handle_reply(stream.get(), *message.mutable_reply());
-        break;
-      case v1::HandlerMessage::kEmit:
-        self.handle_handler_emit(*message.mutable_emit());
-        break;
-      default:
-        break;
+    if (message.has_batch()) {
+      for (v1::HandlerMessage& m : *message.mutable_batch()->mutable_messages()) {
+        self.dispatch_handler_message(stream, m);
+      }
+      return;
     }
+    self.dispatch_handler_message(stream, message);
   });
+}
+
+void Broker::dispatch_handler_message(const std::shared_ptr<HandlerStream>& stream,
+                                      v1::HandlerMessage& message) {
+  switch (message.kind_case()) {
+    case v1::HandlerMessage::kRegister:
+      handle_register(stream, message.register_());
+      break;
+    case v1::HandlerMessage::kReply:
+      handle_reply(stream.get(), *message.mutable_reply());
+      break;
+    case v1::HandlerMessage::kEmit:
+      handle_handler_emit(*message.mutable_emit());
+      break;
+    default:
+      break;  // a Batch inside a Batch, or a newer service's message kind
+  }
 }
 
 void Broker::on_handler_closed(std::shared_ptr<HandlerStream> stream) {
@@ -715,6 +749,7 @@ void Broker::handle_register(const std::shared_ptr<HandlerStream>& stream,
   update_handle_subscriptions();
   v1::ServerMessage reply;
   reply.mutable_registered()->set_routes(static_cast<uint32_t>(info.routes.size()));
+  reply.mutable_registered()->set_batches(true);
   stream->send(std::move(reply));
   counters_.handlers.store(handlers_.size(), std::memory_order_relaxed);
   HLOG_INFO(kLog, "handler registered",

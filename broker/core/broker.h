@@ -247,6 +247,9 @@ class Broker : public std::enable_shared_from_this<Broker> {
   void disconnect_session(Session& session, const std::string& reason);
 
   // Handlers.
+  // One Register, Reply or Emit (a batch's messages come here one by one, in order).
+  void dispatch_handler_message(const std::shared_ptr<HandlerStream>& stream,
+                                v1::HandlerMessage& message);
   void handle_register(const std::shared_ptr<HandlerStream>& stream,
                        const v1::HandlerMessage::Register& reg);
   void handle_reply(HandlerStream* stream, v1::HandlerMessage::Reply& reply);

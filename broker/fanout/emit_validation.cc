@@ -2,34 +2,15 @@
 #include "broker/fanout/emit_validation.h"
 
 #include <array>
-#include <nlohmann/json.hpp>
 #include <set>
+
+#include "broker/fanout/json_scan.h"
 
 namespace herald::broker {
 
 namespace {
 
-// Collects placeholder numbers; false when a placeholder is malformed or nesting passes 64.
-bool collect_placeholders(const nlohmann::json& value, std::vector<int64_t>* nums, int depth) {
-  if (depth > 64) return false;
-  if (value.is_object()) {
-    auto flag = value.find("_placeholder");
-    if (flag != value.end() && flag->is_boolean() && flag->get<bool>()) {
-      auto num = value.find("num");
-      if (num == value.end() || !num->is_number_integer()) return false;
-      nums->push_back(num->get<int64_t>());
-      return true;
-    }
-    for (const auto& [key, item] : value.items()) {
-      if (!collect_placeholders(item, nums, depth + 1)) return false;
-    }
-  } else if (value.is_array()) {
-    for (const auto& item : value) {
-      if (!collect_placeholders(item, nums, depth + 1)) return false;
-    }
-  }
-  return true;
-}
+constexpr int kMaxArgsDepth = 64;  // the argument array is depth 0
 
 }  // namespace
 
@@ -64,13 +45,14 @@ Status validate_args(std::string* args_json, size_t attachment_count, size_t att
   if (attachment_count > limits.max_attachments) {
     return invalid_argument("attachments: more than " + std::to_string(limits.max_attachments));
   }
-  nlohmann::json parsed = nlohmann::json::parse(*args_json, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return invalid_argument("args_json: not valid JSON");
-  if (!parsed.is_array()) return invalid_argument("args_json: must be a JSON array");
-  std::vector<int64_t> nums;
-  if (!collect_placeholders(parsed, &nums, 0)) {
+  // One pass over the text, no DOM: this runs for every server-side emit and handler reply.
+  JsonScan scan = scan_json(*args_json, kMaxArgsDepth);
+  if (scan.error == JsonScanError::kSyntax) return invalid_argument("args_json: not valid JSON");
+  if (!scan.top_is_array) return invalid_argument("args_json: must be a JSON array");
+  if (scan.error != JsonScanError::kNone) {
     return invalid_argument("args_json: malformed binary placeholder or nested too deeply");
   }
+  const std::vector<int64_t>& nums = scan.placeholders;
   if (nums.size() != attachment_count) {
     return invalid_argument("attachments: " + std::to_string(attachment_count) +
                             " given but args_json has " + std::to_string(nums.size()) +

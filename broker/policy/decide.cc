@@ -190,6 +190,11 @@ bool join_allowed(const NamespacePolicy& policy, std::string_view room, const Id
   return false;
 }
 
+bool event_reads_args(const NamespacePolicy& policy, std::string_view event) {
+  const EventPolicy* ev = policy.find_event(event);
+  return ev != nullptr && (ev->schema.present || ev->action != ActionKind::kForward);
+}
+
 EventDecision decide_event(const NamespacePolicy& policy, const EventContext& ctx) {
   EventDecision out;
   auto fail = [&](ClientError error) {

@@ -90,4 +90,8 @@ struct EventDecision {
 
 EventDecision decide_event(const NamespacePolicy& policy, const EventContext& ctx);
 
+// Whether decide_event reads EventContext::args for `event`: a schema, or room templates
+// (relay/join/leave). A forward without a schema, or an unknown event, needs no parsed arguments.
+bool event_reads_args(const NamespacePolicy& policy, std::string_view event);
+
 }  // namespace herald::policy

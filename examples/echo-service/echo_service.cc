@@ -67,6 +67,7 @@ v1::HandlerMessage make_register(const EchoOptions& options) {
   v1::HandlerMessage msg;
   v1::HandlerMessage::Register* reg = msg.mutable_register_();
   reg->set_service_name(options.service_name);
+  reg->set_batches(true);  // we read ServerMessage.batch too (see serve_one_stream)
   for (const std::string& ns : options.namespaces) {
     for (const char* event : {kMessage, kMessageWithAck, kConnectRoute}) {
       v1::HandlerMessage::Register::Route* route = reg->add_routes();
@@ -187,19 +188,36 @@ bool EchoService::serve_one_stream(grpc::Status* status) {
   }
 
   bool registered = false;
+  bool broker_takes_batches = false;
   auto stream = stub_->HandleEvents(&context);
   if (stream->Write(make_register(options_))) {
     v1::ServerMessage incoming;
     while (stream->Read(&incoming)) {
       if (incoming.has_registered()) {
         registered = true;
+        broker_takes_batches = incoming.registered().batches();
         log_("{\"msg\":\"echo-service registered\",\"routes\":" +
              std::to_string(incoming.registered().routes()) + "}");
         continue;
       }
-      if (!incoming.has_event()) continue;  // a newer broker's message kind: ignore
-      for (const v1::HandlerMessage& out : respond(incoming.event())) {
-        if (!stream->Write(out)) break;  // the stream is gone; Read fails next and ends the loop
+      // One event, or a batch of the events that queued up in the broker: answer them all.
+      std::vector<v1::HandlerMessage> out;
+      if (incoming.has_event()) out = respond(incoming.event());
+      for (const v1::ServerMessage::ClientEvent& event : incoming.batch().events()) {
+        for (v1::HandlerMessage& m : respond(event)) out.push_back(std::move(m));
+      }
+      // Several answers go out as one Batch when the broker takes them: one gRPC message instead
+      // of one per answer.
+      if (broker_takes_batches && out.size() > 1) {
+        v1::HandlerMessage batch;
+        for (v1::HandlerMessage& m : out) {
+          batch.mutable_batch()->mutable_messages()->Add(std::move(m));
+        }
+        out.clear();
+        out.push_back(std::move(batch));
+      }
+      for (const v1::HandlerMessage& m : out) {
+        if (!stream->Write(m)) break;  // the stream is gone; Read fails next and ends the loop
       }
     }
   }

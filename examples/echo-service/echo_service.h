@@ -7,6 +7,8 @@
 //      "message"          → Emit "message-back" to the sender with the same arguments and binary
 //                           attachments (and an empty ack if the client asked for one);
 //      "message-with-ack" → Reply with the same arguments and attachments (the client's ack).
+// It registers with `batches`: a ServerMessage.batch of events is answered event by event, and the
+// answers go out as one HandlerMessage.batch when the broker's Registered says it takes them.
 // When the stream fails, or the broker is not up yet, it reconnects with exponential backoff and
 // registers again.
 #pragma once

@@ -279,5 +279,143 @@ TEST_F(ApiServerTest, HandleEventsRoundTrip) {
   }));
 }
 
+// A service that registers with `batches` gets the events that queued during a write in one
+// ServerMessage.batch (in order), and may answer with one HandlerMessage.batch of replies.
+TEST_F(ApiServerTest, HandleEventsBatchesBothWays) {
+  auto edge = std::make_shared<FakeEdge>("edge-1");
+  // A fixed 64 KiB receive window (no BDP growth), so that writes stall while we do not read.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 65536);
+  auto stub = v1::Realtime::NewStub(grpc::CreateCustomChannel(
+      "127.0.0.1:" + std::to_string(server_->port()), grpc::InsecureChannelCredentials(), args));
+  auto ctx = context();
+  auto stream = stub->HandleEvents(ctx.get());
+  v1::HandlerMessage reg;
+  auto* route = reg.mutable_register_()->add_routes();
+  route->set_ns("/chat");
+  route->set_event("markRead");
+  reg.mutable_register_()->set_batches(true);
+  ASSERT_TRUE(stream->Write(reg));
+  v1::ServerMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_registered());
+  EXPECT_TRUE(msg.registered().batches());
+
+  internal::EdgeToBroker open;
+  open.mutable_open()->set_socket_id("s1");
+  open.mutable_open()->set_ns("/chat");
+  open.mutable_open()->set_auth_json(
+      json({{"token",
+             broker::testing::sign_token({{"sub", "u1"}, {"exp", std::time(nullptr) + 3600}})}})
+          .dump());
+  broker_->on_edge_message(edge, open);
+  ASSERT_TRUE(wait_for([&] { return !edge->take().empty(); }));
+
+  // 40 events of 8 KiB: more than the 64 KiB window while this client does not read, so writes
+  // stall and the rest queue up in the broker.
+  constexpr int kEvents = 40;
+  const std::string pad(8192, 'x');
+  for (int i = 0; i < kEvents; ++i) {
+    internal::EdgeToBroker event;
+    event.mutable_event()->set_socket_id("s1");
+    event.mutable_event()->set_ns("/chat");
+    event.mutable_event()->set_event("markRead");
+    event.mutable_event()->set_args_json(json::array({{{"i", i}, {"pad", pad}}}).dump());
+    event.mutable_event()->set_wants_ack(true);
+    event.mutable_event()->set_ack_id(static_cast<uint64_t>(100 + i));
+    broker_->on_edge_message(edge, event);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  std::vector<v1::ServerMessage::ClientEvent> events;
+  int batches = 0;
+  while (events.size() < static_cast<size_t>(kEvents)) {
+    ASSERT_TRUE(stream->Read(&msg));
+    if (msg.has_event()) events.push_back(msg.event());
+    if (msg.has_batch()) {
+      ++batches;
+      EXPECT_GT(msg.batch().events_size(), 0);
+      for (const auto& e : msg.batch().events()) events.push_back(e);
+    }
+  }
+  EXPECT_GT(batches, 0);
+  for (int i = 0; i < kEvents; ++i) {
+    EXPECT_EQ(json::parse(events[i].args_json())[0]["i"], i) << "events stay in order";
+  }
+
+  // All the replies in one message, in reverse order: each finds its call.
+  v1::HandlerMessage replies;
+  for (int i = kEvents - 1; i >= 0; --i) {
+    v1::HandlerMessage reply;
+    reply.mutable_reply()->set_call_id(events[i].call_id());
+    reply.mutable_reply()->set_args_json(json::array({i}).dump());
+    *replies.mutable_batch()->add_messages() = std::move(reply);
+  }
+  ASSERT_TRUE(stream->Write(replies));
+
+  std::vector<internal::BrokerToEdge> got;
+  ASSERT_TRUE(wait_for([&] {
+    for (auto& m : edge->take()) got.push_back(std::move(m));
+    return got.size() >= static_cast<size_t>(kEvents);
+  }));
+  ASSERT_EQ(got.size(), static_cast<size_t>(kEvents));
+  for (int k = 0; k < kEvents; ++k) {
+    const int i = kEvents - 1 - k;
+    ASSERT_TRUE(got[k].has_verdict());
+    EXPECT_EQ(got[k].verdict().ack_id(), static_cast<uint64_t>(100 + i));
+    EXPECT_EQ(got[k].verdict().args_json(), json::array({i}).dump());
+  }
+
+  stream->WritesDone();
+  EXPECT_FALSE(stream->Read(&msg));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+// Without `batches` in Register, every event comes as its own ServerMessage.event.
+TEST_F(ApiServerTest, HandleEventsWithoutBatchesGetsSingleEvents) {
+  auto edge = std::make_shared<FakeEdge>("edge-1");
+  auto ctx = context();
+  auto stream = stub_->HandleEvents(ctx.get());
+  v1::HandlerMessage reg;
+  auto* route = reg.mutable_register_()->add_routes();
+  route->set_ns("/chat");
+  route->set_event("markRead");
+  ASSERT_TRUE(stream->Write(reg));
+  v1::ServerMessage msg;
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_registered());
+
+  internal::EdgeToBroker open;
+  open.mutable_open()->set_socket_id("s1");
+  open.mutable_open()->set_ns("/chat");
+  open.mutable_open()->set_auth_json(
+      json({{"token",
+             broker::testing::sign_token({{"sub", "u1"}, {"exp", std::time(nullptr) + 3600}})}})
+          .dump());
+  broker_->on_edge_message(edge, open);
+  ASSERT_TRUE(wait_for([&] { return !edge->take().empty(); }));
+
+  constexpr int kEvents = 20;
+  const std::string pad(8192, 'x');
+  for (int i = 0; i < kEvents; ++i) {
+    internal::EdgeToBroker event;
+    event.mutable_event()->set_socket_id("s1");
+    event.mutable_event()->set_ns("/chat");
+    event.mutable_event()->set_event("markRead");
+    event.mutable_event()->set_args_json(json::array({{{"i", i}, {"pad", pad}}}).dump());
+    broker_->on_edge_message(edge, event);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int i = 0; i < kEvents; ++i) {
+    ASSERT_TRUE(stream->Read(&msg));
+    ASSERT_TRUE(msg.has_event());
+    EXPECT_EQ(json::parse(msg.event().args_json())[0]["i"], i);
+  }
+  stream->WritesDone();
+  EXPECT_FALSE(stream->Read(&msg));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
 }  // namespace
 }  // namespace herald::broker::api

@@ -334,6 +334,27 @@ TEST_F(BrokerTest, HandlerErrorReplyBecomesErrorAck) {
   EXPECT_EQ(out[0].verdict().error().message(), "not yours");
 }
 
+// A forward without a schema passes the arguments through unparsed; what an edge never sends (not
+// an array) is still refused, for forwards and for relays (which parse them).
+TEST_F(BrokerTest, ArgumentsThatAreNotAnArrayAreRefused) {
+  connect("s1", "/chat", "u1");
+  auto h = handler({{"/chat", "markRead"}});
+  for (const char* args : {R"({"id":1})", "7", "[", "]"}) {
+    auto out = event("s1", "/chat", "markRead", args, true, 4);
+    ASSERT_EQ(out.size(), 1u) << args;
+    EXPECT_EQ(out[0].verdict().error().code(), "VALIDATION_FAILED") << args;
+  }
+  auto out = event("s1", "/chat", "message", R"({"room":"team:t1"})", true, 5);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].verdict().error().code(), "VALIDATION_FAILED");
+  EXPECT_TRUE(h->take().empty());
+
+  event("s1", "/chat", "markRead", " [1, {\"a\": [2]}]\n", true, 6);
+  auto got = h->take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].event().args_json(), " [1, {\"a\": [2]}]\n");
+}
+
 TEST_F(BrokerTest, ForwardWithoutAckHasCallIdZero) {
   connect("s1", "/chat", "u1");
   auto h = handler({{"/chat", "markRead"}});

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -51,6 +52,10 @@ TEST(EchoRules, RegisterListsMessageAckAndConnectPerNamespace) {
       {"/", "message"},     {"/", "message-with-ack"},     {"/", "$connect"},
       {"/chat", "message"}, {"/chat", "message-with-ack"}, {"/chat", "$connect"}};
   EXPECT_EQ(routes, expected);
+}
+
+TEST(EchoRules, RegisterAsksForBatches) {
+  EXPECT_TRUE(make_register(EchoOptions{}).register_().batches());
 }
 
 TEST(EchoRules, DefaultNamespacesAreTheCompatContracts) {
@@ -168,6 +173,10 @@ class FakeRealtime final : public v1::Realtime::CallbackService {
     return msg;
   }
 
+  // Whether Registered tells the service that HandlerMessage.batch is accepted (set before the
+  // service connects).
+  void set_takes_batches(bool on) { takes_batches_ = on; }
+
   std::string authorization() {
     std::lock_guard<std::mutex> lock(mu_);
     return authorization_;
@@ -218,6 +227,7 @@ class FakeRealtime final : public v1::Realtime::CallbackService {
         v1::ServerMessage registered;
         registered.mutable_registered()->set_routes(
             static_cast<uint32_t>(in_.register_().routes_size()));
+        registered.mutable_registered()->set_batches(owner_->takes_batches_);
         send(std::move(registered));
       }
       {
@@ -261,6 +271,7 @@ class FakeRealtime final : public v1::Realtime::CallbackService {
   std::deque<v1::HandlerMessage> received_;
   std::string authorization_;
   Stream* current_ = nullptr;
+  std::atomic<bool> takes_batches_{false};
 };
 
 // A FakeRealtime served on 127.0.0.1; port 0 picks a free port, read back with port().
@@ -407,6 +418,56 @@ TEST(EchoService, AnswersConnectMessageAndMessageWithAckOverTheStream) {
   EXPECT_EQ(reply->reply().args_json(), kBinaryArgs);
   ASSERT_EQ(reply->reply().attachments_size(), 1);
   EXPECT_EQ(reply->reply().attachments(0), kBinary);
+}
+
+// A batch of events to a broker that takes batches: every answer, in order, in one Batch.
+TEST(EchoService, AnswersABatchWithOneBatch) {
+  FakeServer server;
+  ASSERT_TRUE(server.ok());
+  FakeRealtime& fake = server.service();
+  fake.set_takes_batches(true);
+  EchoRunner echo(server.port());
+  expect_register(fake);
+  ASSERT_TRUE(echo.wait_line(kRegisteredLine));
+
+  v1::ServerMessage msg;
+  *msg.mutable_batch()->add_events() = client_event("message-with-ack", 5);
+  *msg.mutable_batch()->add_events() = client_event("message", 6);  // message-back + empty ack
+  ClientEvent last = client_event("message-with-ack", 7);
+  last.set_args_json(R"([{"n":7}])");
+  *msg.mutable_batch()->add_events() = last;
+  ASSERT_TRUE(fake.send(std::move(msg)));
+
+  auto got = fake.next();
+  ASSERT_TRUE(got && got->has_batch());
+  const auto& out = got->batch().messages();
+  ASSERT_EQ(out.size(), 4);
+  EXPECT_EQ(out[0].reply().call_id(), 5u);
+  EXPECT_EQ(out[1].emit().event(), "message-back");
+  EXPECT_EQ(out[2].reply().call_id(), 6u);
+  EXPECT_EQ(out[2].reply().args_json(), "[]");
+  EXPECT_EQ(out[3].reply().call_id(), 7u);
+  EXPECT_EQ(out[3].reply().args_json(), R"([{"n":7}])");
+}
+
+// A broker that does not take batches (Registered.batches unset) gets the answers one by one.
+TEST(EchoService, AnswersABatchMessageByMessageToAnOlderBroker) {
+  FakeServer server;
+  ASSERT_TRUE(server.ok());
+  FakeRealtime& fake = server.service();
+  EchoRunner echo(server.port());
+  expect_register(fake);
+  ASSERT_TRUE(echo.wait_line(kRegisteredLine));
+
+  v1::ServerMessage msg;
+  *msg.mutable_batch()->add_events() = client_event("message-with-ack", 5);
+  *msg.mutable_batch()->add_events() = client_event("message-with-ack", 6);
+  ASSERT_TRUE(fake.send(std::move(msg)));
+  for (uint64_t id : {5u, 6u}) {
+    auto reply = fake.next();
+    ASSERT_TRUE(reply && reply->has_reply());
+    EXPECT_EQ(reply->reply().call_id(), id);
+  }
 }
 
 TEST(EchoService, AnswersManyEventsInOrder) {

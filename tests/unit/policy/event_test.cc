@@ -265,5 +265,20 @@ TEST_F(policy_event, DynamicNamespaceAcl) {
   EXPECT_EQ(code(send("/tenant-acme", "join", json::array())), ClientErrorCode::kValidationFailed);
 }
 
+// The broker parses an event's arguments only when the decision reads them.
+TEST_F(policy_event, ReadsArgsOnlyForSchemasAndRoomTemplates) {
+  const NamespacePolicy* chat = set_.find("/chat", nullptr);
+  ASSERT_NE(chat, nullptr);
+  EXPECT_TRUE(event_reads_args(*chat, "message"));  // relay with a schema
+  EXPECT_TRUE(event_reads_args(*chat, "typing"));   // relay: room templates
+  EXPECT_TRUE(event_reads_args(*chat, "leave"));
+  EXPECT_TRUE(event_reads_args(*chat, "whoami"));  // relay, even without {args.*}
+  EXPECT_FALSE(event_reads_args(*chat, "markRead"));
+  EXPECT_FALSE(event_reads_args(*chat, "nosuch"));
+  const NamespacePolicy* open = set_.find("/open", nullptr);
+  ASSERT_NE(open, nullptr);
+  EXPECT_FALSE(event_reads_args(*open, "anything"));  // unknown_events: forward
+}
+
 }  // namespace
 }  // namespace herald::policy

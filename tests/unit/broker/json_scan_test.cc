@@ -1,0 +1,181 @@
+// scan_json against nlohmann::json: the same texts are valid, placeholders are found as a DOM walk
+// finds them, depth is bounded. A bounded mutation loop compares both on many near-valid texts.
+#include "broker/fanout/json_scan.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace herald::broker {
+namespace {
+
+bool nlohmann_accepts(const std::string& text) {
+  return !nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false).is_discarded();
+}
+
+bool scan_accepts(const std::string& text) {
+  return scan_json(text, 1000).error != JsonScanError::kSyntax;
+}
+
+// The DOM walk validate_args used before scan_json (placeholders, no depth bound here).
+bool dom_placeholders(const nlohmann::json& value, std::vector<int64_t>* nums) {
+  if (value.is_object()) {
+    auto flag = value.find("_placeholder");
+    if (flag != value.end() && flag->is_boolean() && flag->get<bool>()) {
+      auto num = value.find("num");
+      if (num == value.end() || !num->is_number_integer()) return false;
+      nums->push_back(num->get<int64_t>());
+      return true;
+    }
+    for (const auto& [key, item] : value.items()) {
+      if (!dom_placeholders(item, nums)) return false;
+    }
+  } else if (value.is_array()) {
+    for (const auto& item : value) {
+      if (!dom_placeholders(item, nums)) return false;
+    }
+  }
+  return true;
+}
+
+const std::vector<std::string> kValid = {
+    "[]",
+    " [ ] ",
+    "[1,2.5,-3e2,0,-0,1E+2,1e-2,true,false,null]",
+    R"(["a","\"\\\/\b\f\n\r\t","\u00e9\u20AC\ud83d\ude00","é€😀"])",
+    R"({"a":{"b":[{"c":null}]},"":""})",
+    "{}",
+    "\"just a string\"",
+    "12",
+    "[1e-400]",  // underflow: accepted
+    R"([{"_placeholder":true,"num":0},{"x":[{"_placeholder":true,"num":1}]}])",
+};
+
+const std::vector<std::string> kInvalid = {
+    "",
+    " ",
+    "[",
+    "]",
+    "[1,]",
+    "[,1]",
+    "{\"a\"}",
+    "{\"a\":}",
+    "{a:1}",
+    "{\"a\":1,}",
+    "[01]",
+    "[1.]",
+    "[.5]",
+    "[+1]",
+    "[1e]",
+    "[-]",
+    "[1e400]",  // overflow: refused
+    "[tru]",
+    "[nul]",
+    "[True]",
+    "[\"\\x\"]",
+    "[\"\\u12\"]",
+    "[\"\\ud83d\"]",         // lone high surrogate
+    "[\"\\ude00\"]",         // lone low surrogate
+    "[\"\\ud83d\\u0041\"]",  // high surrogate + non-low
+    std::string("[\"a\x01\"]"),
+    std::string("[\"a\0b\"]", 6),
+    "[\"\xC0\x80\"]",          // overlong
+    "[\"\xED\xA0\x80\"]",      // UTF-8 surrogate
+    "[\"\xF4\x90\x80\x80\"]",  // above U+10FFFF
+    "[\"\xE2\x82\"]",          // truncated
+    "[\"\x80\"]",              // stray continuation byte
+    "[1] [2]",
+    "[1] x",
+    "[\"unterminated]",
+};
+
+TEST(JsonScan, AgreesWithNlohmannOnValidity) {
+  for (const std::string& text : kValid) {
+    EXPECT_TRUE(nlohmann_accepts(text)) << text;
+    EXPECT_TRUE(scan_accepts(text)) << text;
+  }
+  for (const std::string& text : kInvalid) {
+    EXPECT_FALSE(nlohmann_accepts(text)) << text;
+    EXPECT_FALSE(scan_accepts(text)) << text;
+  }
+}
+
+TEST(JsonScan, TopLevelKind) {
+  EXPECT_TRUE(scan_json(" [1]", 64).top_is_array);
+  EXPECT_FALSE(scan_json("{}", 64).top_is_array);
+  EXPECT_FALSE(scan_json("\"[\"", 64).top_is_array);
+}
+
+TEST(JsonScan, PlaceholdersAsADomWalkFindsThem) {
+  const std::vector<std::string> texts = {
+      R"(["x",{"_placeholder":true,"num":0}])",
+      R"([{"_placeholder":true,"num":1},{"a":[{"_placeholder":true,"num":0}]}])",
+      R"([{"num":2,"_placeholder":true}])",                       // key order
+      R"([{"_placeholder":false,"num":"x"}])",                    // not a placeholder
+      R"([{"_placeholder":1,"num":0}])",                          // not boolean: not one
+      R"([{"_placeholder":true,"_placeholder":false,"num":0}])",  // the last key wins
+      R"([{"_placeholder":false,"_placeholder":true,"num":0}])",  // the last key wins
+      R"([{"_placeholder":true,"num":0,"num":"x"}])",             // malformed
+      R"([{"_placeholder":true,"num":1.0}])",                     // a float is malformed
+      R"([{"_placeholder":true}])",                               // malformed
+      R"([{"_placeholder":true,"num":-1}])",                      // integral: found
+      R"([{"\u005fplaceholder":true,"n\u0075m":3}])",             // escaped keys
+      R"([{"_placeholder":true,"num":0,"x":{"_placeholder":true,"num":5}}])",  // inner not counted
+  };
+  for (const std::string& text : texts) {
+    std::vector<int64_t> expected;
+    const bool dom_ok = dom_placeholders(nlohmann::json::parse(text), &expected);
+    JsonScan scan = scan_json(text, 64);
+    EXPECT_EQ(scan.error == JsonScanError::kNone, dom_ok) << text;
+    if (dom_ok) {
+      EXPECT_EQ(scan.placeholders, expected) << text;
+    }
+  }
+}
+
+TEST(JsonScan, DepthIsBounded) {
+  auto nested = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  EXPECT_EQ(scan_json(nested(65), 64).error, JsonScanError::kNone);  // depths 0..64
+  EXPECT_EQ(scan_json(nested(66), 64).error, JsonScanError::kDepth);
+  EXPECT_EQ(scan_json("[" + nested(64) + ",1]", 64).error, JsonScanError::kNone);
+  EXPECT_EQ(scan_json(std::string(64, '[') + "[1]" + std::string(64, ']'), 64).error,
+            JsonScanError::kDepth);  // the scalar is at depth 65
+  // Deep input far past the bound stops early instead of recursing.
+  EXPECT_EQ(scan_json(std::string(100000, '['), 64).error, JsonScanError::kDepth);
+}
+
+// Single-byte mutations of valid texts (bounded: a fixed seed and count): both parsers agree.
+TEST(JsonScan, MutationsAgreeWithNlohmann) {
+  std::mt19937 rng(12345);
+  const std::string alphabet = "[]{}\",:.-+eE0123456789tfnul \\/bu\xC3\xA9\x80\xFF";
+  int checked = 0;
+  for (const std::string& base : kValid) {
+    for (int i = 0; i < 400; ++i) {
+      std::string text = base;
+      const int edits = 1 + static_cast<int>(rng() % 3);
+      for (int e = 0; e < edits && !text.empty(); ++e) {
+        const size_t pos = rng() % (text.size() + 1);
+        const char c = alphabet[rng() % alphabet.size()];
+        switch (rng() % 3) {
+          case 0:
+            text.insert(text.begin() + static_cast<ptrdiff_t>(pos), c);
+            break;
+          case 1:
+            if (pos < text.size()) text.erase(pos, 1);
+            break;
+          default:
+            if (pos < text.size()) text[pos] = c;
+        }
+      }
+      ASSERT_EQ(scan_accepts(text), nlohmann_accepts(text)) << "text: " << text;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, static_cast<int>(kValid.size()) * 400);
+}
+
+}  // namespace
+}  // namespace herald::broker
