@@ -124,7 +124,8 @@ class ConnectionSlot {
 class Shard {
  public:
   static constexpr std::size_t kReadBufferSize = 64 * 1024;
-  static constexpr std::size_t kMaxIov = 1024;  // IOV_MAX on Linux
+  static constexpr std::size_t kMaxIov = 1024;    // IOV_MAX on Linux
+  static constexpr std::size_t kFlushChunk = 32;  // session flushes per event-loop turn
 
   Shard(ServerContext& server, uint32_t index);
   ~Shard();
@@ -169,7 +170,8 @@ class Shard {
   void remove_session(const EioSession& session);
 
   // Sessions with new outbound data are flushed together after the handlers that are ready now
-  // have run, so several sends in one loop iteration cost one write.
+  // have run, so several sends in one loop iteration cost one write; kFlushChunk sessions per
+  // loop turn, so what arrives meanwhile joins the writes still to come.
   void schedule_flush(std::shared_ptr<EioSession> session);
 
   // Takes a new connection (accepted here, or handed over by another shard).
@@ -190,7 +192,9 @@ class Shard {
   std::optional<SteadyTimer> accept_retry_;
   eio::TimerWheel wheel_;
   std::unordered_map<std::string_view, std::shared_ptr<EioSession>> sessions_;
-  std::vector<std::shared_ptr<EioSession>> flush_list_;
+  std::vector<std::shared_ptr<EioSession>> flush_list_;  // [flush_head_, end) wait for a flush
+  std::size_t flush_head_ = 0;
+  bool flush_posted_ = false;
   std::unique_ptr<char[]> read_buffer_;
   std::vector<iovec> iov_;
   std::vector<ws::FrameHeader> headers_;
