@@ -17,12 +17,16 @@ using eio::OutItem;
 
 constexpr char kMessageType = '4';
 constexpr int kReadRounds = 4;  // reads per readiness event before yielding to other sockets
+constexpr std::size_t kInitialQueueCapacity = 8;
 
 std::size_t wire_size(const OutItem& item) {
   switch (item.kind) {
     case OutItem::Kind::kMessage: {
-      std::size_t n = ws::make_header(ws::Opcode::kText, 1 + item.message->text.size()).size + 1 +
-                      item.message->text.size();
+      const eio::OutboundMessage& m = *item.message;
+      std::size_t n =
+          m.ws_prefix_size != 0
+              ? m.ws_prefix_size + m.text.size()
+              : ws::make_header(ws::Opcode::kText, 1 + m.text.size()).size + 1 + m.text.size();
       for (const auto& b : item.message->binaries) {
         n += ws::make_header(ws::Opcode::kBinary, b.size()).size + b.size();
       }
@@ -50,11 +54,15 @@ class IovBuilder {
     if (iov_.size() + 4 > Shard::kMaxIov) return false;
     switch (item.kind) {
       case OutItem::Kind::kMessage: {
-        const std::string& text = item.message->text;
-        add_header(ws::Opcode::kText, 1 + text.size());
-        add(&kMessageType, 1);
-        add(text.data(), text.size());
-        for (const auto& b : item.message->binaries) {
+        const eio::OutboundMessage& m = *item.message;
+        if (m.ws_prefix_size != 0) {
+          add(m.ws_prefix.data(), m.ws_prefix_size);  // sealed: header + '4' built once
+        } else {
+          add_header(ws::Opcode::kText, 1 + m.text.size());
+          add(&kMessageType, 1);
+        }
+        add(m.text.data(), m.text.size());
+        for (const auto& b : m.binaries) {
           if (iov_.size() + 2 > Shard::kMaxIov) return false;  // the rest next round
           add_header(ws::Opcode::kBinary, b.size());
           add(b.data(), b.size());
@@ -247,6 +255,9 @@ bool WebSocketConnection::on_frame(const ws::Message& message) {
 void WebSocketConnection::enqueue(OutItem item) {
   if (closing_ || closed_) return;
   queued_bytes_ += item.payload_bytes();
+  // The queue is freed whenever it drains; start a burst with room for a few items rather than
+  // growing 1, 2, 4, 8 under a broadcast stream.
+  if (queue_.capacity() == 0) queue_.reserve(kInitialQueueCapacity);
   queue_.push_back(std::move(item));
 }
 
