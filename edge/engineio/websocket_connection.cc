@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <string>
+#include <utility>
 
 #include "common/log/log.h"
 #include "edge/engineio/eio_session.h"
@@ -17,7 +18,6 @@ using eio::OutItem;
 
 constexpr char kMessageType = '4';
 constexpr int kReadRounds = 4;  // reads per readiness event before yielding to other sockets
-constexpr std::size_t kInitialQueueCapacity = 8;
 
 std::size_t wire_size(const OutItem& item) {
   switch (item.kind) {
@@ -255,9 +255,8 @@ bool WebSocketConnection::on_frame(const ws::Message& message) {
 void WebSocketConnection::enqueue(OutItem item) {
   if (closing_ || closed_) return;
   queued_bytes_ += item.payload_bytes();
-  // The queue is freed whenever it drains; start a burst with room for a few items rather than
-  // growing 1, 2, 4, 8 under a broadcast stream.
-  if (queue_.capacity() == 0) queue_.reserve(kInitialQueueCapacity);
+  // The queue's storage goes back to the shard whenever it drains.
+  if (queue_.capacity() == 0) queue_ = shard_.take_queue();
   queue_.push_back(std::move(item));
 }
 
@@ -319,7 +318,7 @@ void WebSocketConnection::consume(std::size_t n) {
     ++head_;
   }
   if (head_ == queue_.size()) {
-    std::vector<OutItem>().swap(queue_);  // an idle connection keeps no queue storage
+    shard_.return_queue(std::exchange(queue_, {}));  // an idle connection keeps no storage
     head_ = 0;
   } else if (head_ >= 64 && head_ * 2 >= queue_.size()) {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(head_));

@@ -183,6 +183,25 @@ void Shard::run_flushes() {
   if (flush_list_.capacity() > 4096) std::vector<std::shared_ptr<EioSession>>().swap(flush_list_);
 }
 
+std::vector<eio::OutItem> Shard::take_queue() {
+  if (queue_pool_.empty()) {
+    std::vector<eio::OutItem> queue;
+    queue.reserve(kQueueCapacity);
+    return queue;
+  }
+  std::vector<eio::OutItem> queue = std::move(queue_pool_.back());
+  queue_pool_.pop_back();
+  return queue;
+}
+
+void Shard::return_queue(std::vector<eio::OutItem>&& queue) {
+  queue.clear();
+  if (queue.capacity() == kQueueCapacity && queue_pool_.size() < kQueuePoolSize) {
+    queue_pool_.push_back(std::move(queue));
+  }
+  std::vector<eio::OutItem>().swap(queue);
+}
+
 void Shard::stop_accepting() {
   if (accepting_stopped_ || stopping_) return;
   accepting_stopped_ = true;
