@@ -77,7 +77,7 @@ eio::SendResult EioSession::send(const eio::SharedMessage& message) {
   return eio::SendResult::kQueued;
 }
 
-void EioSession::enqueue(OutItem item) {
+void EioSession::enqueue(OutItem&& item) {
   if (transport_ == TransportKind::kWebSocket) {
     if (ws_) ws_->enqueue(std::move(item));
   } else {

@@ -252,7 +252,7 @@ bool WebSocketConnection::on_frame(const ws::Message& message) {
   return !closed_;
 }
 
-void WebSocketConnection::enqueue(OutItem item) {
+void WebSocketConnection::enqueue(OutItem&& item) {
   if (closing_ || closed_) return;
   queued_bytes_ += item.payload_bytes();
   // The queue's storage goes back to the shard whenever it drains.
@@ -314,7 +314,7 @@ void WebSocketConnection::consume(std::size_t n) {
     if (item.kind == OutItem::Kind::kWsControl && item.opcode == ws::Opcode::kClose) {
       close_written = true;
     }
-    item = OutItem();  // drop the message reference now
+    item.message.reset();  // drop the message reference now; the rest goes with the queue
     ++head_;
   }
   if (head_ == queue_.size()) {
