@@ -277,6 +277,12 @@ size_t PresenceRegistry::count_targets(std::string_view ns, const std::vector<st
     auto n = ns_.find(std::string(ns));
     return n == ns_.end() ? 0 : n->second.size();
   }
+  if (rooms.size() == 1 && except_rooms.empty() && except_socket_ids.empty()) {
+    // The common broadcast to one room: its size, without building the set of 1000s of ids
+    // (per Broadcast RPC, that cost as much as the delivery itself).
+    auto r = rooms_.find(room_key(ns, rooms.front()));
+    return r == rooms_.end() ? 0 : r->second.size();
+  }
   return target_sockets(ns, rooms, except_rooms, except_socket_ids).size();
 }
 

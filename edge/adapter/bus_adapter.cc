@@ -8,6 +8,7 @@
 
 #include "common/ids.h"
 #include "common/log/log.h"
+#include "edge/engineio/outbound.h"
 #include "edge/socketio/packet.h"
 
 namespace herald::edge {
@@ -305,6 +306,7 @@ Result<eio::SharedMessage> BusAdapter::encode_delivery(const internal::Delivery&
   message->binaries.reserve(delivery.attachments_size());
   for (const auto& a : delivery.attachments()) message->binaries.push_back(a);
   message->is_volatile = delivery.volatile_();
+  eio::seal_message(*message);
   return eio::SharedMessage(std::move(message));
 }
 

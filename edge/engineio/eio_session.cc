@@ -62,8 +62,7 @@ eio::SendResult EioSession::send(const eio::SharedMessage& message) {
     ShardCounters::add(c.volatile_dropped);
     return eio::SendResult::kDropped;
   }
-  std::size_t size = 1 + message->text.size();
-  for (const auto& b : message->binaries) size += b.size();
+  const std::size_t size = eio::payload_bytes(*message);
   const std::size_t queued = queued_bytes();
   if (queued > 0 && queued + size > shard_.config().outbound_queue_bytes) {
     ShardCounters::add(c.slow_consumers);
@@ -78,14 +77,14 @@ eio::SendResult EioSession::send(const eio::SharedMessage& message) {
   return eio::SendResult::kQueued;
 }
 
-void EioSession::enqueue(OutItem item) {
+void EioSession::enqueue(OutItem&& item) {
   if (transport_ == TransportKind::kWebSocket) {
     if (ws_) ws_->enqueue(std::move(item));
   } else {
     poll_queue_bytes_ += item.payload_bytes();
     poll_queue_.push_back(std::move(item));
   }
-  shard_.schedule_flush(shared_from_this());
+  if (!flush_scheduled) shard_.schedule_flush(shared_from_this());
 }
 
 std::size_t EioSession::queued_bytes() const {

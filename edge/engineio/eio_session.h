@@ -106,7 +106,7 @@ class EioSession final : public eio::Session,
 
   void on_timer() override;
   void handle_packet(char type, std::string_view data);
-  void enqueue(eio::OutItem item);
+  void enqueue(eio::OutItem&& item);
   std::size_t queued_bytes() const;
   bool writable() const;
   void respond_poll();

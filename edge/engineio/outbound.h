@@ -2,6 +2,7 @@
 // polling payload), shared by the polling and websocket transports.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,6 +11,25 @@
 #include "edge/websocket/frame.h"
 
 namespace herald::eio {
+
+// Payload bytes of a message: '4' + text + binaries (the per-session byte limit counts these).
+inline std::size_t payload_bytes(const OutboundMessage& m) {
+  if (m.ws_prefix_size != 0) return m.payload_size;
+  std::size_t n = 1 + m.text.size();
+  for (const auto& b : m.binaries) n += b.size();
+  return n;
+}
+
+// Computes a message's shared framing (OutboundMessage::payload_size, ws_prefix) once its text
+// and binaries are final.
+inline void seal_message(OutboundMessage& m) {
+  m.ws_prefix_size = 0;
+  m.payload_size = payload_bytes(m);
+  const ws::FrameHeader h = ws::make_header(ws::Opcode::kText, 1 + m.text.size());
+  std::copy_n(h.bytes.data(), h.size, m.ws_prefix.data());
+  m.ws_prefix[h.size] = '4';
+  m.ws_prefix_size = static_cast<std::uint8_t>(h.size + 1);
+}
 
 // One queued item: a shared message (never copied), or a small Engine.IO packet or websocket
 // control frame owned by the item.
@@ -46,10 +66,7 @@ struct OutItem {
 
   // Payload bytes, for the per-session byte limit.
   std::size_t payload_bytes() const {
-    if (kind != Kind::kMessage) return text.size();
-    std::size_t n = 1 + message->text.size();
-    for (const auto& b : message->binaries) n += b.size();
-    return n;
+    return kind == Kind::kMessage ? eio::payload_bytes(*message) : text.size();
   }
 
   bool is_close_packet() const { return kind == Kind::kPacket && text == "1"; }

@@ -2,6 +2,8 @@
 // Engine.IO layer knows nothing about Socket.IO, and the Socket.IO layer nothing about transports.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -23,6 +25,14 @@ struct OutboundMessage {
   std::string text;
   std::vector<std::string> binaries;
   bool is_volatile = false;  // may be dropped when the session cannot take it right now
+
+  // Filled by eio::seal_message() (outbound.h) once the fields above are final and before the
+  // message is shared, so that a broadcast computes them once rather than once per recipient:
+  // the payload bytes ('4' + text + binaries) and the websocket text frame's header followed by
+  // the '4'. ws_prefix_size 0: not sealed, transports compute both per write.
+  std::size_t payload_size = 0;
+  std::array<char, 11> ws_prefix{};
+  std::uint8_t ws_prefix_size = 0;
 };
 using SharedMessage = std::shared_ptr<const OutboundMessage>;
 

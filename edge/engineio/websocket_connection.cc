@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <string>
+#include <utility>
 
 #include "common/log/log.h"
 #include "edge/engineio/eio_session.h"
@@ -21,8 +22,11 @@ constexpr int kReadRounds = 4;  // reads per readiness event before yielding to 
 std::size_t wire_size(const OutItem& item) {
   switch (item.kind) {
     case OutItem::Kind::kMessage: {
-      std::size_t n = ws::make_header(ws::Opcode::kText, 1 + item.message->text.size()).size + 1 +
-                      item.message->text.size();
+      const eio::OutboundMessage& m = *item.message;
+      std::size_t n =
+          m.ws_prefix_size != 0
+              ? m.ws_prefix_size + m.text.size()
+              : ws::make_header(ws::Opcode::kText, 1 + m.text.size()).size + 1 + m.text.size();
       for (const auto& b : item.message->binaries) {
         n += ws::make_header(ws::Opcode::kBinary, b.size()).size + b.size();
       }
@@ -50,11 +54,15 @@ class IovBuilder {
     if (iov_.size() + 4 > Shard::kMaxIov) return false;
     switch (item.kind) {
       case OutItem::Kind::kMessage: {
-        const std::string& text = item.message->text;
-        add_header(ws::Opcode::kText, 1 + text.size());
-        add(&kMessageType, 1);
-        add(text.data(), text.size());
-        for (const auto& b : item.message->binaries) {
+        const eio::OutboundMessage& m = *item.message;
+        if (m.ws_prefix_size != 0) {
+          add(m.ws_prefix.data(), m.ws_prefix_size);  // sealed: header + '4' built once
+        } else {
+          add_header(ws::Opcode::kText, 1 + m.text.size());
+          add(&kMessageType, 1);
+        }
+        add(m.text.data(), m.text.size());
+        for (const auto& b : m.binaries) {
           if (iov_.size() + 2 > Shard::kMaxIov) return false;  // the rest next round
           add_header(ws::Opcode::kBinary, b.size());
           add(b.data(), b.size());
@@ -244,9 +252,11 @@ bool WebSocketConnection::on_frame(const ws::Message& message) {
   return !closed_;
 }
 
-void WebSocketConnection::enqueue(OutItem item) {
+void WebSocketConnection::enqueue(OutItem&& item) {
   if (closing_ || closed_) return;
   queued_bytes_ += item.payload_bytes();
+  // The queue's storage goes back to the shard whenever it drains.
+  if (queue_.capacity() == 0) queue_ = shard_.take_queue();
   queue_.push_back(std::move(item));
 }
 
@@ -304,11 +314,11 @@ void WebSocketConnection::consume(std::size_t n) {
     if (item.kind == OutItem::Kind::kWsControl && item.opcode == ws::Opcode::kClose) {
       close_written = true;
     }
-    item = OutItem();  // drop the message reference now
+    item.message.reset();  // drop the message reference now; the rest goes with the queue
     ++head_;
   }
   if (head_ == queue_.size()) {
-    std::vector<OutItem>().swap(queue_);  // an idle connection keeps no queue storage
+    shard_.return_queue(std::exchange(queue_, {}));  // an idle connection keeps no storage
     head_ = 0;
   } else if (head_ >= 64 && head_ * 2 >= queue_.size()) {
     queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(head_));

@@ -40,7 +40,7 @@ class WebSocketConnection final : public std::enable_shared_from_this<WebSocketC
   void clear_deadline() { cancel_timer(); }
 
   // --- outbound ------------------------------------------------------------------------------
-  void enqueue(eio::OutItem item);
+  void enqueue(eio::OutItem&& item);
   // Moves items queued elsewhere (the polling queue, at upgrade) behind what is queued here.
   void enqueue_all(std::vector<eio::OutItem>& items);
   std::size_t queued_bytes() const { return queued_bytes_; }

@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "common/log/log.h"
 #include "edge/broker_link.h"
+#include "edge/engineio/outbound.h"
 #include "edge/socketio/socket_server.h"
 
 namespace herald::sio {
@@ -506,6 +507,7 @@ eio::SendResult Connection::send_text(std::string text, std::vector<std::string>
   auto message = std::make_shared<eio::OutboundMessage>();
   message->text = std::move(text);
   message->binaries = std::move(binaries);
+  eio::seal_message(*message);
   return session_.send(message);
 }
 

@@ -152,19 +152,54 @@ void Shard::schedule_flush(std::shared_ptr<EioSession> session) {
   if (session->flush_scheduled) return;
   session->flush_scheduled = true;
   flush_list_.push_back(std::move(session));
-  if (flush_list_.size() == 1) boost::asio::post(*io_, [this] { run_flushes(); });
+  if (!flush_posted_) {
+    flush_posted_ = true;
+    boost::asio::post(*io_, [this] { run_flushes(); });
+  }
 }
 
 void Shard::run_flushes() {
-  std::vector<std::shared_ptr<EioSession>> list;
-  list.swap(flush_list_);
-  for (auto& session : list) {
+  flush_posted_ = false;
+  // A chunk at a time, then back to the event loop: a broadcast that arrives while a large room
+  // is being written joins the writes of the sessions not reached yet (one write carries both
+  // messages) instead of waiting for the whole round, and reads are not starved.
+  const std::size_t end = std::min(flush_list_.size(), flush_head_ + kFlushChunk);
+  while (flush_head_ < end) {
+    std::shared_ptr<EioSession> session = std::move(flush_list_[flush_head_++]);
     session->flush_scheduled = false;
     session->flush();
   }
-  // Reuse the list's storage next time unless it grew large.
-  list.clear();
-  if (flush_list_.empty() && list.capacity() <= 4096) flush_list_.swap(list);
+  if (flush_head_ < flush_list_.size()) {
+    if (flush_head_ >= 1024 && flush_head_ * 2 >= flush_list_.size()) {
+      flush_list_.erase(flush_list_.begin(), flush_list_.begin() + static_cast<long>(flush_head_));
+      flush_head_ = 0;
+    }
+    flush_posted_ = true;
+    boost::asio::post(*io_, [this] { run_flushes(); });
+    return;
+  }
+  flush_list_.clear();
+  flush_head_ = 0;
+  if (flush_list_.capacity() > 4096) std::vector<std::shared_ptr<EioSession>>().swap(flush_list_);
+}
+
+std::vector<eio::OutItem> Shard::take_queue() {
+  if (queue_pool_.empty()) {
+    std::vector<eio::OutItem> queue;
+    queue.reserve(kQueueCapacity);
+    return queue;
+  }
+  std::vector<eio::OutItem> queue = std::move(queue_pool_.back());
+  queue_pool_.pop_back();
+  return queue;
+}
+
+void Shard::return_queue(std::vector<eio::OutItem>&& queue) {
+  queue.clear();
+  if (queue.capacity() == kQueueCapacity && queue_pool_.size() < kQueuePoolSize) {
+    queue_pool_.push_back(std::move(queue));
+  }
+  std::vector<eio::OutItem>().swap(queue);
 }
 
 void Shard::stop_accepting() {

@@ -22,6 +22,7 @@
 
 #include "common/status.h"
 #include "edge/edge_config.h"
+#include "edge/engineio/outbound.h"
 #include "edge/engineio/session_handler.h"
 #include "edge/engineio/timer_wheel.h"
 #include "edge/transport/cors.h"
@@ -124,7 +125,10 @@ class ConnectionSlot {
 class Shard {
  public:
   static constexpr std::size_t kReadBufferSize = 64 * 1024;
-  static constexpr std::size_t kMaxIov = 1024;  // IOV_MAX on Linux
+  static constexpr std::size_t kMaxIov = 1024;    // IOV_MAX on Linux
+  static constexpr std::size_t kFlushChunk = 32;  // session flushes per event-loop turn
+  static constexpr std::size_t kQueuePoolSize = 256;
+  static constexpr std::size_t kQueueCapacity = 8;  // of a new queue; larger ones are not kept
 
   Shard(ServerContext& server, uint32_t index);
   ~Shard();
@@ -146,6 +150,12 @@ class Shard {
   // Scratch for building gather writes (cleared by each user).
   std::vector<iovec>& iov_scratch() { return iov_; }
   std::vector<ws::FrameHeader>& header_scratch() { return headers_; }
+
+  // Storage for websocket outbound queues. A drained queue comes back here rather than to the
+  // allocator (an idle connection keeps none), so a broadcast stream does not allocate and free
+  // a queue per session per write. Bounded: kQueuePoolSize small queues at most.
+  std::vector<eio::OutItem> take_queue();
+  void return_queue(std::vector<eio::OutItem>&& queue);
 
   // Binds and listens (SO_REUSEPORT, so every shard listens on the same port).
   Status listen(const Tcp::endpoint& endpoint);
@@ -169,7 +179,8 @@ class Shard {
   void remove_session(const EioSession& session);
 
   // Sessions with new outbound data are flushed together after the handlers that are ready now
-  // have run, so several sends in one loop iteration cost one write.
+  // have run, so several sends in one loop iteration cost one write; kFlushChunk sessions per
+  // loop turn, so what arrives meanwhile joins the writes still to come.
   void schedule_flush(std::shared_ptr<EioSession> session);
 
   // Takes a new connection (accepted here, or handed over by another shard).
@@ -190,10 +201,13 @@ class Shard {
   std::optional<SteadyTimer> accept_retry_;
   eio::TimerWheel wheel_;
   std::unordered_map<std::string_view, std::shared_ptr<EioSession>> sessions_;
-  std::vector<std::shared_ptr<EioSession>> flush_list_;
+  std::vector<std::shared_ptr<EioSession>> flush_list_;  // [flush_head_, end) wait for a flush
+  std::size_t flush_head_ = 0;
+  bool flush_posted_ = false;
   std::unique_ptr<char[]> read_buffer_;
   std::vector<iovec> iov_;
   std::vector<ws::FrameHeader> headers_;
+  std::vector<std::vector<eio::OutItem>> queue_pool_;
   ShardCounters counters_;
   bool stopping_ = false;
   bool accepting_stopped_ = false;

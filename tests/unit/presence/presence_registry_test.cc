@@ -104,6 +104,10 @@ TEST(PresenceRegistry, TargetSocketsHonourExcepts) {
   EXPECT_EQ(r.target_sockets("/", {"r1", "r2"}, {"muted"}, {"a"}), (Strings{"b"}));
   EXPECT_EQ(r.count_targets("/", {}, {}, {}), 4u);
   EXPECT_EQ(r.count_targets("/", {}, {"r1"}, {}), 2u);
+  EXPECT_EQ(r.count_targets("/", {"r2"}, {}, {}), 2u);  // one room: its size
+  EXPECT_EQ(r.count_targets("/", {"nope"}, {}, {}), 0u);
+  EXPECT_EQ(r.count_targets("/other", {"r2"}, {}, {}), 0u);
+  EXPECT_EQ(r.count_targets("/", {"r2"}, {"muted"}, {}), 1u);
 }
 
 TEST(PresenceRegistry, DuplicateDeltasAreIgnored) {

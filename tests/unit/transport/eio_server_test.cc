@@ -11,6 +11,7 @@
 
 #include "common/ids.h"
 #include "edge/engineio/eio_session.h"
+#include "edge/engineio/outbound.h"
 #include "edge/engineio/websocket_connection.h"
 #include "tests/unit/transport/eio_test_client.h"
 
@@ -46,6 +47,8 @@ struct Recorder {
   }
 };
 
+constexpr std::size_t kSealedSizes[] = {0, 1, 124, 125, 126, 127, 65535, 65536};
+
 eio::SharedMessage text_message(std::string text, bool is_volatile = false) {
   auto m = std::make_shared<eio::OutboundMessage>();
   m->text = std::move(text);
@@ -72,6 +75,22 @@ class EchoHandler : public eio::SessionHandler {
         rec_.results.push_back(r);
         if (r != eio::SendResult::kQueued) break;
       }
+    } else if (text == "sealed") {
+      // Sizes around the websocket length encodings (7-bit, 16-bit, 64-bit), sealed and not,
+      // then a sealed message with an attachment: the wire bytes must not depend on sealing.
+      bool seal = true;
+      for (std::size_t size : kSealedSizes) {
+        auto m = std::make_shared<eio::OutboundMessage>();
+        m->text.assign(size, 's');
+        if (seal) eio::seal_message(*m);
+        seal = !seal;
+        session_.send(m);
+      }
+      auto m = std::make_shared<eio::OutboundMessage>();
+      m->text = "bin";
+      m->binaries.emplace_back("\x01\x02", 2);
+      eio::seal_message(*m);
+      session_.send(m);
     } else if (text == "volatile2") {
       const auto a = session_.send(text_message("v1", true));
       const auto b = session_.send(text_message("v2", true));
@@ -316,6 +335,24 @@ TEST_F(EioServerTest, WebSocketHandshakeMessagesAndBinary) {
   EXPECT_EQ(bin->opcode, ws::Opcode::kBinary);
   EXPECT_EQ(bin->payload, std::string("\x00\x01\xff", 3));
   EXPECT_EQ(server_->stats().websocket_sessions, 1u);
+}
+
+TEST_F(EioServerTest, SealedMessagesAreFramedLikePlainOnes) {
+  start();
+  WsClient ws(port_);
+  ASSERT_EQ(ws.connect("/socket.io/?EIO=4&transport=websocket")->status, 101);
+  ASSERT_TRUE(ws.read_text());
+  ASSERT_TRUE(ws.send_text("4sealed"));
+  for (std::size_t size : kSealedSizes) {
+    auto text = ws.read_text();
+    ASSERT_TRUE(text) << size;
+    EXPECT_EQ(*text, "4" + std::string(size, 's'));
+  }
+  EXPECT_EQ(ws.read_text(), "4bin");
+  auto bin = ws.read();
+  ASSERT_TRUE(bin);
+  EXPECT_EQ(bin->opcode, ws::Opcode::kBinary);
+  EXPECT_EQ(bin->payload, std::string("\x01\x02", 2));
 }
 
 TEST_F(EioServerTest, WebSocketHeartbeatKeepsAnsweringClientAndDropsSilentOne) {
