@@ -24,8 +24,8 @@ class FakeSession final : public eio::Session {
  public:
   FakeSession(std::string id, uint32_t shard, boost::asio::io_context& io)
       : id_(std::move(id)), shard_(shard), io_(io) {
-    handshake_.headers["user-agent"] = "test";
-    handshake_.query["EIO"] = "4";
+    handshake_.headers.add("user-agent", "test");
+    handshake_.query.add("EIO", "4");
     handshake_.remote_address = "127.0.0.1:5555";
     handshake_.transport = "websocket";
   }
