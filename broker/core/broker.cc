@@ -231,7 +231,7 @@ policy::TokenVerification Broker::verify_token(const std::string& token,
   out.ok = true;
   *expires_at_ms = result->expires_at_ms;
   out.sub = result->subject;
-  out.claims = result->claims;
+  out.claims = std::move(result->claims);
   return out;
 }
 
@@ -303,7 +303,7 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   session.match = std::move(match);
   session.anonymous = decision.anonymous;
   session.user_id = decision.user_id;
-  if (!decision.anonymous) session.claims = std::move(ctx.token.claims);
+  if (!decision.anonymous) session.claims_json = ctx.token.claims.dump();
   session.rooms = std::move(decision.rooms);
   if (!session.user_id.empty()) {
     // Every identified socket is in its user's room, whatever auto_join says (PushToUser).
@@ -492,7 +492,11 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   ctx.payload_bytes = event.payload_bytes() != 0 ? event.payload_bytes()
                                                  : event.args_json().size() + attachment_bytes;
   ctx.identity.sub = session.user_id;
-  ctx.identity.claims = session.anonymous ? nullptr : &session.claims;
+  nlohmann::json claims;
+  if (!session.anonymous && session.policy->events_use_claims) {
+    claims = nlohmann::json::parse(session.claims_json, nullptr, /*allow_exceptions=*/false);
+  }
+  ctx.identity.claims = session.anonymous ? nullptr : &claims;
   ctx.identity.match = &session.match;
   ctx.socket_id = session.socket_id;
   ctx.rooms = session.rooms;
@@ -576,7 +580,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   out->set_event(event.event());
   out->set_socket_id(session.socket_id);
   out->set_user_id(session.user_id);
-  out->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
+  out->set_claims_json(session.claims_json);
   out->set_args_json(event.args_json().empty() ? "[]" : event.args_json());
   for (std::string& a : *event.mutable_attachments()) out->add_attachments(std::move(a));
   out->set_wants_ack(event.wants_ack());
@@ -628,7 +632,7 @@ void Broker::handle_refresh(Session& session, const internal::ClientEvent& event
     send_error(conn, event, decision.error);
     return;
   }
-  session.claims = verified->claims;
+  session.claims_json = verified->claims.dump();
   session.token_expires_at_ms = verified->expires_at_ms;
   session.disconnect_at_ms = 0;
   schedule_expiry(session);
@@ -748,7 +752,7 @@ void Broker::notify_lifecycle(const Session& session, std::string_view route, st
   out->set_event(std::string(route));
   out->set_socket_id(session.socket_id);
   out->set_user_id(session.user_id);
-  out->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
+  out->set_claims_json(session.claims_json);
   out->set_args_json("[]");
   out->set_auth_json(std::move(auth_json));
   out->set_reason(std::move(reason));
@@ -929,7 +933,7 @@ bool Broker::forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const 
   *handled->mutable_event() = std::move(event);
   handled->set_route_ns(route_ns);
   handled->set_user_id(session.user_id);
-  handled->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
+  handled->set_claims_json(session.claims_json);
   handled->set_origin_broker(options_.broker_id);
   handled->set_call_id(call_id);
   bus_.publish(bus::Subjects(options_.cluster_prefix).handle(route_ns, name), std::move(envelope));
