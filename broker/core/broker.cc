@@ -171,29 +171,45 @@ void Broker::stop() {
 
 void Broker::on_edge_message(std::shared_ptr<EdgeConnection> from, internal::EdgeToBroker message) {
   post([from = std::move(from), message = std::move(message)](Broker& self) mutable {
-    if (!from) return;
-    self.edges_[from->edge_id()] = from;
-    switch (message.kind_case()) {
-      case internal::EdgeToBroker::kHello:
-        HLOG_INFO(kLog, "edge connected",
-                  {{"edge", from->edge_id()}, {"version", message.hello().version()}});
-        break;
-      case internal::EdgeToBroker::kOpen:
-        self.handle_open(from, *message.mutable_open());
-        break;
-      case internal::EdgeToBroker::kClose:
-        self.handle_close(from, message.close());
-        break;
-      case internal::EdgeToBroker::kEvent:
-        self.handle_event(from, *message.mutable_event());
-        break;
-      case internal::EdgeToBroker::kAck:
-        self.handle_ack(*message.mutable_ack());
-        break;
-      default:
-        break;
+    self.handle_edge_message(from, message);
+  });
+}
+
+void Broker::on_edge_messages(std::shared_ptr<EdgeConnection> from,
+                              std::vector<internal::EdgeToBroker> messages) {
+  post([from = std::move(from), messages = std::move(messages)](Broker& self) mutable {
+    for (auto& queued : messages) {
+      // Each message is freed once handled, as when they come one by one.
+      internal::EdgeToBroker message = std::move(queued);
+      self.handle_edge_message(from, message);
     }
   });
+}
+
+void Broker::handle_edge_message(const std::shared_ptr<EdgeConnection>& from,
+                                 internal::EdgeToBroker& message) {
+  if (!from) return;
+  edges_[from->edge_id()] = from;
+  switch (message.kind_case()) {
+    case internal::EdgeToBroker::kHello:
+      HLOG_INFO(kLog, "edge connected",
+                {{"edge", from->edge_id()}, {"version", message.hello().version()}});
+      break;
+    case internal::EdgeToBroker::kOpen:
+      handle_open(from, *message.mutable_open());
+      break;
+    case internal::EdgeToBroker::kClose:
+      handle_close(from, message.close());
+      break;
+    case internal::EdgeToBroker::kEvent:
+      handle_event(from, *message.mutable_event());
+      break;
+    case internal::EdgeToBroker::kAck:
+      handle_ack(*message.mutable_ack());
+      break;
+    default:
+      break;
+  }
 }
 
 void Broker::on_edge_closed(std::shared_ptr<EdgeConnection> from) {

@@ -119,6 +119,9 @@ class Broker : public std::enable_shared_from_this<Broker> {
 
   // --- edges (any thread) ---
   void on_edge_message(std::shared_ptr<EdgeConnection> from, internal::EdgeToBroker message);
+  // Several, in order, handled in one turn of the broker's thread.
+  void on_edge_messages(std::shared_ptr<EdgeConnection> from,
+                        std::vector<internal::EdgeToBroker> messages);
   // Every session of that edge is gone (as if closed with reason "transport close").
   void on_edge_closed(std::shared_ptr<EdgeConnection> from);
 
@@ -225,6 +228,8 @@ class Broker : public std::enable_shared_from_this<Broker> {
   void change_rooms(v1::RoomsRequest request, Done<v1::RoomsResponse> done, bool join);
 
   // Edge messages.
+  void handle_edge_message(const std::shared_ptr<EdgeConnection>& from,
+                           internal::EdgeToBroker& message);
   void handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::SessionOpen& open);
   void handle_close(const std::shared_ptr<EdgeConnection>& conn,
                     const internal::SessionClose& close);

@@ -79,7 +79,9 @@ class FakeLink final : public edge::BrokerLink {
     receiver = std::move(r);
   }
 
+  // What the edge sent so far (the shards batch their messages: `before_take` runs them first).
   std::vector<internal::EdgeToBroker> take() {
+    if (before_take) before_take();
     std::lock_guard lock(mu);
     return std::exchange(sent, {});
   }
@@ -87,6 +89,7 @@ class FakeLink final : public edge::BrokerLink {
   std::mutex mu;
   std::vector<internal::EdgeToBroker> sent;
   std::function<void(internal::BrokerToEdge)> receiver;
+  std::function<void()> before_take;
 };
 
 // One client: a fake Engine.IO session and the handler the server gave it.
@@ -114,6 +117,7 @@ class SioHarness {
     server->set_clock([this] { return now; });
     link.set_receiver(
         [this](internal::BrokerToEdge m) { server->on_broker_message(std::move(m)); });
+    link.before_take = [this] { drain(); };
   }
 
   ~SioHarness() {
