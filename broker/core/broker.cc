@@ -220,7 +220,7 @@ void Broker::do_edge_closed(const std::shared_ptr<EdgeConnection>& conn) {
   if (!conn) return;
   std::vector<std::string> gone;
   for (const auto& [id, session] : sessions_) {
-    if (session.conn == conn) gone.push_back(id);
+    if (session.conn == conn) gone.emplace_back(id);
   }
   for (const std::string& id : gone) remove_session(id, "transport close");
   std::erase_if(calls_, [&](const auto& entry) { return entry.second.conn == conn; });
@@ -319,7 +319,10 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   session.match = std::move(match);
   session.anonymous = decision.anonymous;
   session.user_id = decision.user_id;
-  if (!decision.anonymous) session.claims_json = ctx.token.claims.dump();
+  if (!decision.anonymous) {
+    session.claims_json = ctx.token.claims.dump();
+    session.claims_json.shrink_to_fit();  // kept for the session's life
+  }
   session.rooms = std::move(decision.rooms);
   if (!session.user_id.empty()) {
     // Every identified socket is in its user's room, whatever auto_join says (PushToUser).
@@ -348,7 +351,12 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   accepted->set_token_expires_at_ms(session.token_expires_at_ms);
   conn->send(std::move(out));
 
-  auto [it, inserted] = sessions_.insert_or_assign(socket_id, std::move(session));
+  // The key views the session's own id (nodes never move): re-keyed once the session holds it.
+  // Any session under this id was removed above.
+  auto node = sessions_.extract(sessions_.try_emplace(std::string_view(socket_id)).first);
+  node.mapped() = std::move(session);
+  node.key() = node.mapped().socket_id;
+  auto it = sessions_.insert(std::move(node)).position;
   counters_.sessions_accepted.fetch_add(1, std::memory_order_relaxed);
   counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
   schedule_expiry(it->second);

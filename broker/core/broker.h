@@ -306,7 +306,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
   Fanout fanout_;
   std::shared_ptr<PresenceSync> presence_;
 
-  std::unordered_map<std::string, Session> sessions_;
+  std::unordered_map<std::string_view, Session> sessions_;  // keys view Session::socket_id
   std::unordered_map<std::string, std::weak_ptr<EdgeConnection>> edges_;  // edge id → connection
   std::unordered_map<HandlerStream*, HandlerInfo> handlers_;
   std::map<std::pair<std::string, std::string>, RouteEntry> routes_;
