@@ -339,7 +339,7 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
       }
     }
   }
-  session.limiter = policy::RateLimiter(ns_policy->rate_slots);
+  // session.limiter grows on its first rated event: an idle socket keeps no buckets.
   if (!session.anonymous) session.token_expires_at_ms = expires_at_ms;
 
   internal::BrokerToEdge out;
