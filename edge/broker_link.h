@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <vector>
 
 #include "herald/internal/edgelink.pb.h"
 
@@ -15,6 +16,11 @@ class BrokerLink {
   // Thread-safe; called from shard threads. Messages about one socket are delivered to the broker
   // in the order they were sent. Never blocks.
   virtual void send(internal::EdgeToBroker message) = 0;
+  // The same for several messages in order; a link may hand them over at once (one wake-up of
+  // the broker's thread instead of one per message).
+  virtual void send_batch(std::vector<internal::EdgeToBroker> messages) {
+    for (auto& m : messages) send(std::move(m));
+  }
 
   // Where the broker's messages go. Called on a link thread (never a shard thread); the receiver
   // routes each message to the shard that owns its socket id. Set once, before any send().

@@ -40,6 +40,7 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions options, BrokerLink& link
   adapter_options.cluster_prefix = edge->options_.cluster_prefix;
   adapter_options.heartbeat_interval_ms = edge->options_.heartbeat_interval_ms;
   adapter_options.max_rooms_per_socket = edge->options_.config.max_rooms_per_socket;
+  adapter_options.local_bus = edge->options_.local_bus;
   edge->adapter_ = BusAdapter::create(bus, std::move(adapter_options), shards);
 
   edge->sockets_ =

@@ -28,6 +28,8 @@ struct EdgeOptions {
   uint32_t heartbeat_timeout_ms = 5000;   // bus.heartbeat_timeout_ms (peer edges, for polling)
   // Cluster mode: forward polling requests for other edges' sessions over the bus (DESIGN.md §6).
   bool forward_polling = true;
+  // The bus is in-process (standalone): rooms need no subscription each (BusAdapterOptions).
+  bool local_bus = false;
   ExtraRoutes extra_routes;  // /healthz, /metrics, ... on the client port
 };
 

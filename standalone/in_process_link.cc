@@ -41,6 +41,11 @@ class InProcessLink::Link final : public edge::BrokerLink {
     if (auto broker = broker_.lock()) broker->on_edge_message(connection_, std::move(message));
   }
 
+  void send_batch(std::vector<internal::EdgeToBroker> messages) override {
+    if (connection_->closed() || messages.empty()) return;
+    if (auto broker = broker_.lock()) broker->on_edge_messages(connection_, std::move(messages));
+  }
+
   void set_receiver(std::function<void(internal::BrokerToEdge)> receiver) override {
     connection_->set_receiver(std::move(receiver));
   }

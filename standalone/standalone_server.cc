@@ -81,6 +81,7 @@ class StandaloneServerImpl final : public StandaloneServer {
     eopts.edge_id = common.node.id;
     eopts.cluster_prefix = common.node.cluster_prefix;
     eopts.heartbeat_interval_ms = common.bus.heartbeat_interval_ms;
+    eopts.local_bus = true;  // the in-process bus: this edge is the only one
     auto edge = edge::Edge::create(std::move(eopts), link_->broker_link(), *bus_);
     if (!edge.ok()) return edge.status();
     edge_ = std::move(edge).value();

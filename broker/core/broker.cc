@@ -180,29 +180,45 @@ void Broker::stop() {
 
 void Broker::on_edge_message(std::shared_ptr<EdgeConnection> from, internal::EdgeToBroker message) {
   post([from = std::move(from), message = std::move(message)](Broker& self) mutable {
-    if (!from) return;
-    self.edges_[from->edge_id()] = from;
-    switch (message.kind_case()) {
-      case internal::EdgeToBroker::kHello:
-        HLOG_INFO(kLog, "edge connected",
-                  {{"edge", from->edge_id()}, {"version", message.hello().version()}});
-        break;
-      case internal::EdgeToBroker::kOpen:
-        self.handle_open(from, *message.mutable_open());
-        break;
-      case internal::EdgeToBroker::kClose:
-        self.handle_close(from, message.close());
-        break;
-      case internal::EdgeToBroker::kEvent:
-        self.handle_event(from, *message.mutable_event());
-        break;
-      case internal::EdgeToBroker::kAck:
-        self.handle_ack(*message.mutable_ack());
-        break;
-      default:
-        break;
+    self.handle_edge_message(from, message);
+  });
+}
+
+void Broker::on_edge_messages(std::shared_ptr<EdgeConnection> from,
+                              std::vector<internal::EdgeToBroker> messages) {
+  post([from = std::move(from), messages = std::move(messages)](Broker& self) mutable {
+    for (auto& queued : messages) {
+      // Each message is freed once handled, as when they come one by one.
+      internal::EdgeToBroker message = std::move(queued);
+      self.handle_edge_message(from, message);
     }
   });
+}
+
+void Broker::handle_edge_message(const std::shared_ptr<EdgeConnection>& from,
+                                 internal::EdgeToBroker& message) {
+  if (!from) return;
+  edges_[from->edge_id()] = from;
+  switch (message.kind_case()) {
+    case internal::EdgeToBroker::kHello:
+      HLOG_INFO(kLog, "edge connected",
+                {{"edge", from->edge_id()}, {"version", message.hello().version()}});
+      break;
+    case internal::EdgeToBroker::kOpen:
+      handle_open(from, *message.mutable_open());
+      break;
+    case internal::EdgeToBroker::kClose:
+      handle_close(from, message.close());
+      break;
+    case internal::EdgeToBroker::kEvent:
+      handle_event(from, *message.mutable_event());
+      break;
+    case internal::EdgeToBroker::kAck:
+      handle_ack(*message.mutable_ack());
+      break;
+    default:
+      break;
+  }
 }
 
 void Broker::on_edge_closed(std::shared_ptr<EdgeConnection> from) {
@@ -213,7 +229,7 @@ void Broker::do_edge_closed(const std::shared_ptr<EdgeConnection>& conn) {
   if (!conn) return;
   std::vector<std::string> gone;
   for (const auto& [id, session] : sessions_) {
-    if (session.conn == conn) gone.push_back(id);
+    if (session.conn == conn) gone.emplace_back(id);
   }
   for (const std::string& id : gone) remove_session(id, "transport close");
   std::erase_if(calls_, [&](const auto& entry) { return entry.second.conn == conn; });
@@ -240,7 +256,7 @@ policy::TokenVerification Broker::verify_token(const std::string& token,
   out.ok = true;
   *expires_at_ms = result->expires_at_ms;
   out.sub = result->subject;
-  out.claims = result->claims;
+  out.claims = std::move(result->claims);
   return out;
 }
 
@@ -312,7 +328,10 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   session.match = std::move(match);
   session.anonymous = decision.anonymous;
   session.user_id = decision.user_id;
-  if (!decision.anonymous) session.claims = std::move(ctx.token.claims);
+  if (!decision.anonymous) {
+    session.claims_json = ctx.token.claims.dump();
+    session.claims_json.shrink_to_fit();  // kept for the session's life
+  }
   session.rooms = std::move(decision.rooms);
   if (!session.user_id.empty()) {
     // Every identified socket is in its user's room, whatever auto_join says (PushToUser).
@@ -329,7 +348,7 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
       }
     }
   }
-  session.limiter = policy::RateLimiter(ns_policy->rate_slots);
+  // session.limiter grows on its first rated event: an idle socket keeps no buckets.
   if (!session.anonymous) session.token_expires_at_ms = expires_at_ms;
 
   internal::BrokerToEdge out;
@@ -341,7 +360,12 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   accepted->set_token_expires_at_ms(session.token_expires_at_ms);
   conn->send(std::move(out));
 
-  auto [it, inserted] = sessions_.insert_or_assign(socket_id, std::move(session));
+  // The key views the session's own id (nodes never move): re-keyed once the session holds it.
+  // Any session under this id was removed above.
+  auto node = sessions_.extract(sessions_.try_emplace(std::string_view(socket_id)).first);
+  node.mapped() = std::move(session);
+  node.key() = node.mapped().socket_id;
+  auto it = sessions_.insert(std::move(node)).position;
   counters_.sessions_accepted.fetch_add(1, std::memory_order_relaxed);
   counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
   schedule_expiry(it->second);
@@ -511,7 +535,11 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   ctx.payload_bytes = event.payload_bytes() != 0 ? event.payload_bytes()
                                                  : event.args_json().size() + attachment_bytes;
   ctx.identity.sub = session.user_id;
-  ctx.identity.claims = session.anonymous ? nullptr : &session.claims;
+  nlohmann::json claims;
+  if (!session.anonymous && session.policy->events_use_claims) {
+    claims = nlohmann::json::parse(session.claims_json, nullptr, /*allow_exceptions=*/false);
+  }
+  ctx.identity.claims = session.anonymous ? nullptr : &claims;
   ctx.identity.match = &session.match;
   ctx.socket_id = session.socket_id;
   ctx.rooms = session.rooms;
@@ -595,7 +623,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   out->set_event(event.event());
   out->set_socket_id(session.socket_id);
   out->set_user_id(session.user_id);
-  out->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
+  out->set_claims_json(session.claims_json);
   if (event.args_json().empty()) {
     out->set_args_json("[]");
   } else {
@@ -651,7 +679,7 @@ void Broker::handle_refresh(Session& session, const internal::ClientEvent& event
     send_error(conn, event, decision.error);
     return;
   }
-  session.claims = verified->claims;
+  session.claims_json = verified->claims.dump();
   session.token_expires_at_ms = verified->expires_at_ms;
   session.disconnect_at_ms = 0;
   schedule_expiry(session);
@@ -783,7 +811,7 @@ void Broker::notify_lifecycle(const Session& session, std::string_view route, st
   out->set_event(std::string(route));
   out->set_socket_id(session.socket_id);
   out->set_user_id(session.user_id);
-  out->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
+  out->set_claims_json(session.claims_json);
   out->set_args_json("[]");
   out->set_auth_json(std::move(auth_json));
   out->set_reason(std::move(reason));
@@ -964,7 +992,7 @@ bool Broker::forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const 
   *handled->mutable_event() = std::move(event);
   handled->set_route_ns(route_ns);
   handled->set_user_id(session.user_id);
-  handled->set_claims_json(session.anonymous ? "{}" : session.claims.dump());
+  handled->set_claims_json(session.claims_json);
   handled->set_origin_broker(options_.broker_id);
   handled->set_call_id(call_id);
   bus_.publish(bus::Subjects(options_.cluster_prefix).handle(route_ns, name), std::move(envelope));

@@ -272,6 +272,14 @@ Result<NamespacePolicy> parse_namespace(const std::string& name, const YAML::Nod
       return path_error(kpath, "unknown key");
     }
   }
+  auto reads_claims = [](const std::vector<Template>& templates) {
+    return std::any_of(templates.begin(), templates.end(),
+                       [](const Template& t) { return t.uses(RefSource::kClaims); });
+  };
+  out.events_use_claims = reads_claims(out.join_allowed) || reads_claims(out.auto_join);
+  for (const auto& [ev_name, ev] : out.events) {
+    out.events_use_claims = out.events_use_claims || reads_claims(ev.rooms);
+  }
   return out;
 }
 

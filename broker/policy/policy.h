@@ -63,6 +63,9 @@ struct NamespacePolicy {
   std::optional<RateSpec> rate;  // all events of a socket together; RateLimiter slot 0
   std::map<std::string, EventPolicy, std::less<>> events;
   size_t rate_slots = 1;  // RateLimiter size a socket in this namespace needs
+  // Some template evaluated at event time (event rooms, join_allowed, auto_join for leaves)
+  // reads {claims...}: only then does an event need the socket's claims parsed.
+  bool events_use_claims = false;
 
   const EventPolicy* find_event(std::string_view event) const;
 };

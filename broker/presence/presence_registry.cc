@@ -120,10 +120,22 @@ void PresenceRegistry::drop_edge(std::string_view edge_id) {
   edges_.erase(it);
 }
 
+namespace {
+
+// Swap-remove of members[pos]; returns the entry that moved into pos (null when none did).
+template <typename T>
+T* swap_remove(std::vector<T*>& members, uint32_t pos) {
+  T* last = members.back();
+  members.pop_back();
+  if (pos == members.size()) return nullptr;
+  members[pos] = last;
+  return last;
+}
+
+}  // namespace
+
 void PresenceRegistry::clear_edge_sockets(EdgeState& edge) {
-  std::unordered_set<std::string> sockets = std::move(edge.sockets);
-  edge.sockets.clear();
-  for (const std::string& id : sockets) remove_socket(id);
+  while (!edge.sockets.empty()) remove_entry(*edge.sockets.back());
 }
 
 void PresenceRegistry::apply_change(const std::string& edge_id, EdgeState& edge,
@@ -133,7 +145,6 @@ void PresenceRegistry::apply_change(const std::string& edge_id, EdgeState& edge,
       add_socket(edge_id, edge, change);
       break;
     case internal::PresenceChange::OP_DISCONNECT:
-      edge.sockets.erase(change.socket_id());
       remove_socket(change.socket_id());
       break;
     case internal::PresenceChange::OP_JOIN:
@@ -150,75 +161,92 @@ void PresenceRegistry::apply_change(const std::string& edge_id, EdgeState& edge,
 void PresenceRegistry::add_socket(const std::string& edge_id, EdgeState& edge,
                                   const internal::PresenceChange& c) {
   if (c.socket_id().empty()) return;
-  auto existing = sockets_.find(c.socket_id());
-  if (existing != sockets_.end()) {
-    // Reconnected under the same id (or moved edges): start over.
-    if (auto other = edges_.find(existing->second.edge_id); other != edges_.end()) {
-      other->second.sockets.erase(c.socket_id());
-    }
-    remove_socket(c.socket_id());
-  }
-  PresenceSocket& s = sockets_[c.socket_id()];
-  s.socket_id = c.socket_id();
+  // Reconnected under the same id (or moved edges): start over.
+  remove_socket(c.socket_id());
+  // The key views the entry's own id: re-keyed once the entry holds it (nodes never move).
+  auto node = sockets_.extract(sockets_.try_emplace(std::string_view(c.socket_id())).first);
+  Entry& fresh = node.mapped();
+  fresh.socket_id = c.socket_id();
+  node.key() = fresh.socket_id;
+  Entry& s = sockets_.insert(std::move(node)).position->second;
   s.ns = c.ns().empty() ? "/" : c.ns();
   s.user_id = c.user_id();
   s.edge_id = edge_id;
-  edge.sockets.insert(c.socket_id());
-  ns_[s.ns].insert(c.socket_id());
-  if (!s.user_id.empty()) users_[s.user_id].insert(c.socket_id());
+  s.edge = &edge;
+  s.edge_pos = static_cast<uint32_t>(edge.sockets.size());
+  edge.sockets.push_back(&s);
+  Members& in_ns = ns_[s.ns];
+  s.ns_pos = static_cast<uint32_t>(in_ns.size());
+  in_ns.push_back(&s);
+  if (!s.user_id.empty()) {
+    Members& of_user = users_[s.user_id];
+    s.user_pos = static_cast<uint32_t>(of_user.size());
+    of_user.push_back(&s);
+  }
   // A snapshot may carry the socket's rooms on the CONNECT change itself.
   if (!c.room().empty()) join(c.socket_id(), c.room());
 }
 
 void PresenceRegistry::remove_socket(const std::string& socket_id) {
-  auto it = sockets_.find(socket_id);
-  if (it == sockets_.end()) return;
-  PresenceSocket& s = it->second;
-  for (const std::string& room : s.rooms) {
-    auto r = rooms_.find(room_key(s.ns, room));
-    if (r == rooms_.end()) continue;
-    r->second.erase(socket_id);
-    if (r->second.empty()) rooms_.erase(r);
-  }
+  auto it = sockets_.find(std::string_view(socket_id));
+  if (it != sockets_.end()) remove_entry(it->second);
+}
+
+void PresenceRegistry::remove_entry(Entry& s) {
+  while (!s.rooms.empty()) leave_at(s, s.rooms.size() - 1);
   if (!s.user_id.empty()) {
-    auto u = users_.find(s.user_id);
-    if (u != users_.end()) {
-      u->second.erase(socket_id);
+    if (auto u = users_.find(s.user_id); u != users_.end()) {
+      if (Entry* moved = swap_remove(u->second, s.user_pos)) moved->user_pos = s.user_pos;
       if (u->second.empty()) users_.erase(u);
     }
   }
-  auto n = ns_.find(s.ns);
-  if (n != ns_.end()) {
-    n->second.erase(socket_id);
+  if (auto n = ns_.find(s.ns); n != ns_.end()) {
+    if (Entry* moved = swap_remove(n->second, s.ns_pos)) moved->ns_pos = s.ns_pos;
     if (n->second.empty()) ns_.erase(n);
   }
-  sockets_.erase(it);
+  if (s.edge != nullptr) {
+    if (Entry* moved = swap_remove(s.edge->sockets, s.edge_pos)) moved->edge_pos = s.edge_pos;
+  }
+  // By iterator: the key views the entry being destroyed.
+  sockets_.erase(sockets_.find(std::string_view(s.socket_id)));
 }
 
 void PresenceRegistry::join(const std::string& socket_id, const std::string& room) {
-  auto it = sockets_.find(socket_id);
+  auto it = sockets_.find(std::string_view(socket_id));
   if (it == sockets_.end() || room.empty()) return;
-  PresenceSocket& s = it->second;
+  Entry& s = it->second;
   if (std::find(s.rooms.begin(), s.rooms.end(), room) != s.rooms.end()) return;
+  Members& members = rooms_[room_key(s.ns, room)];
   s.rooms.push_back(room);
-  rooms_[room_key(s.ns, room)].insert(socket_id);
+  s.room_pos.push_back(static_cast<uint32_t>(members.size()));
+  members.push_back(&s);
 }
 
 void PresenceRegistry::leave(const std::string& socket_id, const std::string& room) {
-  auto it = sockets_.find(socket_id);
+  auto it = sockets_.find(std::string_view(socket_id));
   if (it == sockets_.end()) return;
-  PresenceSocket& s = it->second;
+  Entry& s = it->second;
   auto pos = std::find(s.rooms.begin(), s.rooms.end(), room);
-  if (pos == s.rooms.end()) return;
-  s.rooms.erase(pos);
-  auto r = rooms_.find(room_key(s.ns, room));
-  if (r == rooms_.end()) return;
-  r->second.erase(socket_id);
-  if (r->second.empty()) rooms_.erase(r);
+  if (pos != s.rooms.end()) leave_at(s, static_cast<size_t>(pos - s.rooms.begin()));
+}
+
+void PresenceRegistry::leave_at(Entry& s, size_t index) {
+  const std::string& room = s.rooms[index];
+  if (auto r = rooms_.find(room_key(s.ns, room)); r != rooms_.end()) {
+    const uint32_t pos = s.room_pos[index];
+    if (Entry* moved = swap_remove(r->second, pos)) {
+      auto at = std::find(moved->rooms.begin(), moved->rooms.end(), room);
+      moved->room_pos[static_cast<size_t>(at - moved->rooms.begin())] = pos;
+    }
+    if (r->second.empty()) rooms_.erase(r);
+  }
+  // In join order: erase, not swap.
+  s.rooms.erase(s.rooms.begin() + static_cast<std::ptrdiff_t>(index));
+  s.room_pos.erase(s.room_pos.begin() + static_cast<std::ptrdiff_t>(index));
 }
 
 const PresenceSocket* PresenceRegistry::find_socket(std::string_view socket_id) const {
-  auto it = sockets_.find(std::string(socket_id));
+  auto it = sockets_.find(socket_id);
   return it == sockets_.end() ? nullptr : &it->second;
 }
 
@@ -227,9 +255,8 @@ std::vector<const PresenceSocket*> PresenceRegistry::user_sockets(std::string_vi
   std::vector<const PresenceSocket*> out;
   auto u = users_.find(std::string(user_id));
   if (u == users_.end()) return out;
-  for (const std::string& id : u->second) {
-    const PresenceSocket& s = sockets_.at(id);
-    if (ns.empty() || s.ns == ns) out.push_back(&s);
+  for (const Entry* s : u->second) {
+    if (ns.empty() || s->ns == ns) out.push_back(s);
   }
   std::sort(out.begin(), out.end(), [](const PresenceSocket* a, const PresenceSocket* b) {
     return a->socket_id < b->socket_id;
@@ -241,7 +268,10 @@ std::vector<std::string> PresenceRegistry::room_sockets(std::string_view ns,
                                                         std::string_view room) const {
   std::vector<std::string> out;
   auto r = rooms_.find(room_key(ns, room));
-  if (r != rooms_.end()) out.assign(r->second.begin(), r->second.end());
+  if (r != rooms_.end()) {
+    out.reserve(r->second.size());
+    for (const Entry* s : r->second) out.push_back(s->socket_id);
+  }
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -252,18 +282,19 @@ std::vector<std::string> PresenceRegistry::target_sockets(
     const std::vector<std::string>& except_socket_ids) const {
   std::set<std::string> picked;
   if (rooms.empty()) {
-    if (auto n = ns_.find(std::string(ns)); n != ns_.end())
-      picked.insert(n->second.begin(), n->second.end());
+    if (auto n = ns_.find(std::string(ns)); n != ns_.end()) {
+      for (const Entry* s : n->second) picked.insert(s->socket_id);
+    }
   } else {
     for (const std::string& room : rooms) {
       if (auto r = rooms_.find(room_key(ns, room)); r != rooms_.end()) {
-        picked.insert(r->second.begin(), r->second.end());
+        for (const Entry* s : r->second) picked.insert(s->socket_id);
       }
     }
   }
   for (const std::string& room : except_rooms) {
     if (auto r = rooms_.find(room_key(ns, room)); r != rooms_.end()) {
-      for (const std::string& id : r->second) picked.erase(id);
+      for (const Entry* s : r->second) picked.erase(s->socket_id);
     }
   }
   for (const std::string& id : except_socket_ids) picked.erase(id);

@@ -8,7 +8,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "herald/internal/bus.pb.h"
@@ -88,13 +87,26 @@ class PresenceRegistry {
   uint64_t edge_seq(std::string_view edge_id) const;  // last applied seq, 0 if unknown
 
  private:
+  struct EdgeState;
+  // A socket and where it sits in each index. The indexes are vectors with swap-remove (each
+  // entry knows its position), so joins, leaves and disconnects are O(rooms of the socket), and
+  // a one-member room or user costs one small vector instead of a hash set with its buckets.
+  struct Entry : PresenceSocket {
+    EdgeState* edge = nullptr;
+    std::vector<uint32_t> room_pos;  // parallel to rooms: position in that room's members
+    uint32_t edge_pos = 0;
+    uint32_t ns_pos = 0;
+    uint32_t user_pos = 0;  // when user_id is not empty
+  };
+  using Members = std::vector<Entry*>;
+
   struct EdgeState {
     uint64_t boot_id = 0;
     uint64_t last_seq = 0;
     bool synced = false;
     int64_t last_heard_ms = 0;
     int64_t snapshot_requested_ms = INT64_MIN;  // INT64_MIN: not requested for this gap yet
-    std::unordered_set<std::string> sockets;
+    Members sockets;
   };
 
   static std::string room_key(std::string_view ns, std::string_view room);
@@ -106,15 +118,18 @@ class PresenceRegistry {
                     const internal::PresenceChange& change);
   void add_socket(const std::string& edge_id, EdgeState& edge, const internal::PresenceChange& c);
   void remove_socket(const std::string& socket_id);
+  void remove_entry(Entry& entry);
   void join(const std::string& socket_id, const std::string& room);
   void leave(const std::string& socket_id, const std::string& room);
+  // Takes the membership at rooms[index] out of the room's members (and the room, once empty).
+  void leave_at(Entry& entry, size_t index);
 
   PresenceOptions options_;
   std::unordered_map<std::string, EdgeState> edges_;
-  std::unordered_map<std::string, PresenceSocket> sockets_;
-  std::unordered_map<std::string, std::unordered_set<std::string>> rooms_;  // room_key → sockets
-  std::unordered_map<std::string, std::unordered_set<std::string>> users_;  // user → sockets
-  std::unordered_map<std::string, std::unordered_set<std::string>> ns_;     // ns → sockets
+  std::unordered_map<std::string_view, Entry> sockets_;  // keys view the entries' socket_id
+  std::unordered_map<std::string, Members> rooms_;       // room_key → members
+  std::unordered_map<std::string, Members> users_;       // user → sockets
+  std::unordered_map<std::string, Members> ns_;          // ns → sockets
 };
 
 }  // namespace herald::broker

@@ -206,7 +206,7 @@ void BusAdapter::start() {
         bus_.subscribe(subjects_.edge(options_.edge_id),
                        [weak](const std::string&, const bus::EnvelopePtr& envelope) {
                          if (auto self = weak.lock())
-                           self->on_bus_message(envelope, DeliveryScope::kEdge, nullptr);
+                           self->on_bus_message(envelope, DeliveryScope::kEdge, nullptr, {});
                        });
     snapshot_subscription_ = bus_.subscribe(
         subjects_.snapshot_request(), [weak](const std::string&, const bus::EnvelopePtr& envelope) {
@@ -218,9 +218,13 @@ void BusAdapter::start() {
           if (self->executors_.empty()) return;
           boost::asio::post(*self->executors_[0], [self] { self->publish_snapshot(); });
         });
-    // Interests registered before start() (or kept across stop()) get their subscriptions now.
-    for (auto& [subject, interest] : interests_) {
-      if (!interest->subscription) subscribe_interest(subject, interest);
+    if (options_.local_bus) {
+      subscribe_wildcards();
+    } else {
+      // Interests registered before start() (or kept across stop()) get their subscriptions now.
+      for (auto& [subject, interest] : interests_) {
+        if (!interest->subscription) subscribe_interest(subject, interest);
+      }
     }
   }
   bus_.on_state_change([weak](bus::BusState state) {
@@ -253,6 +257,9 @@ void BusAdapter::stop() {
     }
     edge_subscription_.reset();
     snapshot_subscription_.reset();
+    if (rooms_subscription_) counters_.subscriptions.fetch_sub(2, std::memory_order_relaxed);
+    rooms_subscription_.reset();
+    namespaces_subscription_.reset();
   }
   if (!heartbeats_stopped_.exchange(true) && heartbeat_timer_ && !executors_.empty()) {
     // The timer belongs to shard 0's thread; cancel it there (a no-op once that loop is gone).
@@ -312,6 +319,7 @@ Result<eio::SharedMessage> BusAdapter::encode_delivery(const internal::Delivery&
 
 void BusAdapter::retain(uint32_t shard, DeliveryScope scope, const std::string& ns,
                         const std::string& room) {
+  if (options_.local_bus) return;  // the wildcards cover it
   std::string subject = scope == DeliveryScope::kRoom ? subjects_.room(ns, room) : subjects_.ns(ns);
   std::lock_guard lock(interest_mu_);
   auto& interest = interests_[subject];
@@ -329,6 +337,7 @@ void BusAdapter::retain(uint32_t shard, DeliveryScope scope, const std::string& 
 
 void BusAdapter::release(uint32_t shard, DeliveryScope scope, const std::string& ns,
                          const std::string& room) {
+  if (options_.local_bus) return;
   std::string subject = scope == DeliveryScope::kRoom ? subjects_.room(ns, room) : subjects_.ns(ns);
   std::lock_guard lock(interest_mu_);
   auto it = interests_.find(subject);
@@ -353,13 +362,53 @@ void BusAdapter::subscribe_interest(const std::string& subject,
       subject, [weak, weak_interest](const std::string&, const bus::EnvelopePtr& envelope) {
         auto self = weak.lock();
         auto target = weak_interest.lock();
-        if (self && target) self->on_bus_message(envelope, target->scope, target);
+        if (self && target) self->on_bus_message(envelope, target->scope, target, target->room);
       });
   counters_.subscriptions.fetch_add(1, std::memory_order_relaxed);
 }
 
+void BusAdapter::subscribe_wildcards() {
+  std::weak_ptr<BusAdapter> weak = weak_from_this();
+  auto handler = [weak](const std::string& subject, const bus::EnvelopePtr& envelope) {
+    auto self = weak.lock();
+    DeliveryScope scope;
+    std::string room;
+    if (self && self->parse_subject(subject, &scope, &room)) {
+      self->on_bus_message(envelope, scope, nullptr, room);
+    }
+  };
+  rooms_subscription_ = bus_.subscribe(subjects_.prefix() + ".room.*.*", handler);
+  namespaces_subscription_ = bus_.subscribe(subjects_.prefix() + ".ns.*", handler);
+  counters_.subscriptions.fetch_add(2, std::memory_order_relaxed);
+}
+
+bool BusAdapter::parse_subject(std::string_view subject, DeliveryScope* scope,
+                               std::string* room) const {
+  const std::string& prefix = subjects_.prefix();
+  if (subject.size() <= prefix.size() || subject.substr(0, prefix.size()) != prefix ||
+      subject[prefix.size()] != '.') {
+    return false;
+  }
+  std::string_view rest = subject.substr(prefix.size() + 1);
+  if (rest.starts_with("ns.")) {
+    *scope = DeliveryScope::kNamespace;
+    room->clear();
+    return true;
+  }
+  if (!rest.starts_with("room.")) return false;
+  rest.remove_prefix(5);
+  const size_t dot = rest.find('.');
+  if (dot == std::string_view::npos) return false;
+  auto decoded = bus::decode_token(rest.substr(dot + 1));
+  if (!decoded) return false;
+  *scope = DeliveryScope::kRoom;
+  *room = std::move(*decoded);
+  return true;
+}
+
 void BusAdapter::on_bus_message(const bus::EnvelopePtr& envelope, DeliveryScope scope,
-                                const std::shared_ptr<Interest>& interest) {
+                                const std::shared_ptr<Interest>& interest,
+                                std::string_view subject_room) {
   auto self = shared_from_this();
   const uint32_t n = shard_count();
   auto wanted = [&](uint32_t i) { return interest == nullptr || interest->on_shard[i].load(); };
@@ -377,9 +426,9 @@ void BusAdapter::on_bus_message(const bus::EnvelopePtr& envelope, DeliveryScope 
       }
       for (uint32_t i = 0; i < n; ++i) {
         if (!wanted(i)) continue;
-        boost::asio::post(*executors_[i], [self, envelope, interest, scope, i, message = *message] {
-          self->shards_[i]->deliver(envelope->delivery(), scope,
-                                    interest ? std::string_view(interest->room) : "", message);
+        boost::asio::post(*executors_[i], [self, envelope, room = std::string(subject_room), scope,
+                                           i, message = *message] {
+          self->shards_[i]->deliver(envelope->delivery(), scope, room, message);
         });
       }
       return;
@@ -399,10 +448,10 @@ void BusAdapter::on_bus_message(const bus::EnvelopePtr& envelope, DeliveryScope 
       }
       for (uint32_t i = 0; i < n; ++i) {
         if (!targets[i]) continue;
-        boost::asio::post(*executors_[i], [self, envelope, interest, scope, i] {
-          self->shards_[i]->apply_command(envelope->command(), scope,
-                                          interest ? std::string_view(interest->room) : "");
-        });
+        boost::asio::post(*executors_[i],
+                          [self, envelope, room = std::string(subject_room), scope, i] {
+                            self->shards_[i]->apply_command(envelope->command(), scope, room);
+                          });
       }
       return;
     }
@@ -419,7 +468,15 @@ void BusAdapter::on_bus_message(const bus::EnvelopePtr& envelope, DeliveryScope 
 void BusAdapter::on_fallback(const std::string& subject, const bus::EnvelopePtr& envelope) {
   if (!envelope) return;
   if (subject == subjects_.edge(options_.edge_id)) {
-    on_bus_message(envelope, DeliveryScope::kEdge, nullptr);
+    on_bus_message(envelope, DeliveryScope::kEdge, nullptr, {});
+    return;
+  }
+  if (options_.local_bus) {
+    DeliveryScope scope;
+    std::string room;
+    if (!parse_subject(subject, &scope, &room)) return;
+    counters_.fallback_received.fetch_add(1, std::memory_order_relaxed);
+    on_bus_message(envelope, scope, nullptr, room);
     return;
   }
   std::shared_ptr<Interest> interest;
@@ -431,7 +488,7 @@ void BusAdapter::on_fallback(const std::string& subject, const bus::EnvelopePtr&
     interest = it->second;
   }
   counters_.fallback_received.fetch_add(1, std::memory_order_relaxed);
-  on_bus_message(envelope, interest->scope, interest);
+  on_bus_message(envelope, interest->scope, interest, interest->room);
 }
 
 void BusAdapter::record(uint32_t shard, internal::PresenceChange change) {

@@ -29,6 +29,11 @@ struct BusAdapterOptions {
   uint32_t heartbeat_interval_ms = 1000;
   uint32_t max_rooms_per_socket = 1000;
   uint64_t boot_id = 0;  // 0: a random one
+  // The bus is in-process (standalone: this edge is its only room subscriber). Room and namespace
+  // subjects are then taken with two wildcard subscriptions instead of one subscription (and its
+  // interest record) per room, which would cost ~800 bytes per one-member room such as
+  // "user:<sub>"; every shard gets the delivery and filters it with its own room index.
+  bool local_bus = false;
 };
 
 // Monotonic counters (and one gauge), readable from any thread.
@@ -154,8 +159,14 @@ class BusAdapter : public std::enable_shared_from_this<BusAdapter> {
   void retain(uint32_t shard, DeliveryScope scope, const std::string& ns, const std::string& room);
   void release(uint32_t shard, DeliveryScope scope, const std::string& ns, const std::string& room);
   void subscribe_interest(const std::string& subject, const std::shared_ptr<Interest>& interest);
+  // local_bus: the wildcard subscriptions for every room and namespace subject.
+  void subscribe_wildcards();
+  // local_bus: a room or namespace subject's scope and room; false for anything else.
+  bool parse_subject(std::string_view subject, DeliveryScope* scope, std::string* room) const;
+  // `interest` null: every shard (edge subjects, local_bus); `subject_room`: the room of a kRoom
+  // subject.
   void on_bus_message(const bus::EnvelopePtr& envelope, DeliveryScope scope,
-                      const std::shared_ptr<Interest>& interest);
+                      const std::shared_ptr<Interest>& interest, std::string_view subject_room);
   void record(uint32_t shard, internal::PresenceChange change);
   void flush_presence();
   void add_snapshot_part(std::vector<internal::PresenceChange> part);
@@ -174,7 +185,9 @@ class BusAdapter : public std::enable_shared_from_this<BusAdapter> {
   std::unordered_map<std::string, std::shared_ptr<Interest>> interests_;  // by subject
   std::unique_ptr<bus::Subscription> edge_subscription_;
   std::unique_ptr<bus::Subscription> snapshot_subscription_;
-  bool stopped_ = false;  // interest_mu_
+  std::unique_ptr<bus::Subscription> rooms_subscription_;       // local_bus
+  std::unique_ptr<bus::Subscription> namespaces_subscription_;  // local_bus
+  bool stopped_ = false;                                        // interest_mu_
 
   mutable std::mutex presence_mu_;
   uint64_t seq_ = 0;

@@ -5,11 +5,12 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "edge/engineio/string_pairs.h"
 
 namespace boost::asio {
 class io_context;
@@ -38,10 +39,10 @@ using SharedMessage = std::shared_ptr<const OutboundMessage>;
 
 // What the client's HTTP handshake request said.
 struct HandshakeInfo {
-  std::map<std::string, std::string> headers;  // lower-case names; selected headers only
-  std::map<std::string, std::string> query;    // decoded query parameters
-  std::string remote_address;                  // "ip:port"
-  std::string transport;                       // "polling" | "websocket"
+  StringPairs headers;         // lower-case names; selected headers only
+  StringPairs query;           // decoded query parameters, in request order
+  std::string remote_address;  // "ip:port"
+  std::string transport;       // "polling" | "websocket"
   bool secure = false;
 };
 

@@ -58,6 +58,8 @@ class WebSocketConnection final : public std::enable_shared_from_this<WebSocketC
   std::size_t parser_buffer_capacity() const { return parser_.buffer_capacity(); }
 
  private:
+  struct ReadableHandler;
+
   void wait_readable();
   void on_readable(const boost::system::error_code& ec);
   // Returns false once the connection stopped reading.

@@ -209,13 +209,13 @@ void Connection::on_connect_packet(Packet& packet) {
   open->set_auth_json(std::move(packet.data_json));
   const eio::HandshakeInfo& hs = session_.handshake();
   auto* handshake = open->mutable_handshake();
-  for (const auto& [k, v] : hs.headers) (*handshake->mutable_headers())[k] = v;
-  for (const auto& [k, v] : hs.query) (*handshake->mutable_query())[k] = v;
+  for (const auto& [k, v] : hs.headers) (*handshake->mutable_headers())[std::string(k)] = v;
+  for (const auto& [k, v] : hs.query) (*handshake->mutable_query())[std::string(k)] = v;
   handshake->set_remote_address(hs.remote_address);
   handshake->set_transport(std::string(session_.transport()));
   handshake->set_secure(hs.secure);
   bump(server.counters().namespace_connects);
-  server.link().send(std::move(out));
+  shard_.send_to_broker(std::move(out));
 }
 
 void Connection::on_event_packet(Socket& socket, Packet& packet,
@@ -240,7 +240,7 @@ void Connection::on_event_packet(Socket& socket, Packet& packet,
   }
   event->set_payload_bytes(static_cast<uint32_t>(std::min<size_t>(wire_bytes, UINT32_MAX)));
   bump(shard_.server().counters().events_in);
-  shard_.server().link().send(std::move(out));
+  shard_.send_to_broker(std::move(out));
 }
 
 void Connection::on_ack_packet(Socket& socket, Packet& packet,
@@ -264,7 +264,7 @@ void Connection::on_ack_packet(Socket& socket, Packet& packet,
   ack->set_args_json(std::move(packet.data_json));
   for (auto& a : attachments) ack->add_attachments(std::move(a));
   bump(shard_.server().counters().client_acks_in);
-  shard_.server().link().send(std::move(out));
+  shard_.send_to_broker(std::move(out));
 }
 
 void Connection::on_disconnect_packet(Socket& socket) {
@@ -364,7 +364,7 @@ void Connection::on_emit(Socket& socket, const internal::EmitToSocket& emit) {
     log::write_limited("bad_emit", 10, log::Level::kWarn, kLog, "emit dropped",
                        {{"error", s.to_string()}, {"event", emit.event()}});
     // The broker still waits for an answer.
-    if (emit.request_id() != 0) server.link().send(timed_out_ack(socket, emit.request_id()));
+    if (emit.request_id() != 0) shard_.send_to_broker(timed_out_ack(socket, emit.request_id()));
     return;
   }
   if (emit.request_id() != 0) {
@@ -426,7 +426,7 @@ void Connection::on_ack_timeout(Socket& socket, uint64_t ack_id) {
   const uint64_t request_id = it->request_id;
   socket.acks_.erase(it);
   bump(shard_.server().counters().ack_timeouts);
-  shard_.server().link().send(timed_out_ack(socket, request_id));
+  shard_.send_to_broker(timed_out_ack(socket, request_id));
 }
 
 void Connection::on_close(std::string_view reason) {
@@ -482,13 +482,12 @@ void Connection::close_session(std::string_view reason) {
 }
 
 void Connection::remove_socket(Socket& socket, std::string_view reason) {
-  edge::BrokerLink& link = shard_.server().link();
   if (socket.connected_) {
     // Nobody will answer these: tell the broker now rather than at the timeout.
-    for (const auto& a : socket.acks_) link.send(timed_out_ack(socket, a.request_id));
+    for (const auto& a : socket.acks_) shard_.send_to_broker(timed_out_ack(socket, a.request_id));
     socket.acks_.clear();
   }
-  if (!reason.empty()) link.send(session_close(socket, reason));
+  if (!reason.empty()) shard_.send_to_broker(session_close(socket, reason));
   if (socket.ns_gauge_ != nullptr) {
     socket.ns_gauge_->fetch_sub(1, std::memory_order_relaxed);
     socket.ns_gauge_ = nullptr;

@@ -76,7 +76,29 @@ SioShard::SioShard(SocketServer& server, uint32_t index, boost::asio::io_context
       rooms_(rooms),
       timer_(std::make_unique<boost::asio::steady_timer>(io)) {}
 
-SioShard::~SioShard() = default;
+SioShard::~SioShard() {
+  flush_to_broker();
+}
+
+void SioShard::send_to_broker(internal::EdgeToBroker message) {
+  if (stopped_) {
+    flush_to_broker();  // keeps the order
+    server_.link().send(std::move(message));
+    return;
+  }
+  outbox_.push_back(std::move(message));
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  boost::asio::post(io_, [this] { flush_to_broker(); });
+}
+
+void SioShard::flush_to_broker() {
+  flush_posted_ = false;
+  if (outbox_.empty()) return;
+  std::vector<internal::EdgeToBroker> batch;
+  batch.swap(outbox_);
+  server_.link().send_batch(std::move(batch));
+}
 
 Socket* SioShard::find_socket(std::string_view socket_id) {
   // Every LocalSocket in a shard's index is a Socket of one of its Connections.
@@ -135,6 +157,7 @@ void SioShard::arm() {
 }
 
 void SioShard::stop() {
+  flush_to_broker();
   stopped_ = true;
   timer_.reset();  // cancels a pending wait, whose handler then touches nothing
   armed_ = false;

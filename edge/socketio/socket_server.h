@@ -92,6 +92,11 @@ class SioShard {
 
   Socket* find_socket(std::string_view socket_id);
 
+  // Messages to the broker leave in one batch per turn of the shard's loop: handing each over on
+  // its own would wake the broker's thread once per message, which on a busy core preempts the
+  // shard every time (two context switches per connect). Order is kept. After stop(): at once.
+  void send_to_broker(internal::EdgeToBroker message);
+
   // Connection timeouts and server-emit ack timeouts: FIFO queues (one timeout value each, so
   // deadlines are monotonic) swept by one shard timer, not a timer per item.
   uint64_t watch_connect(Connection& connection);  // returns the watch id
@@ -115,6 +120,7 @@ class SioShard {
     uint64_t watch_id;
   };
   void arm();
+  void flush_to_broker();
 
   SocketServer& server_;
   uint32_t index_;
@@ -127,6 +133,8 @@ class SioShard {
   std::deque<ConnectDeadline> connects_;
   std::unordered_map<uint64_t, Connection*> unconnected_;
   uint64_t next_watch_id_ = 1;
+  std::vector<internal::EdgeToBroker> outbox_;
+  bool flush_posted_ = false;
 };
 
 struct SocketServerOptions {

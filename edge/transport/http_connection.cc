@@ -410,7 +410,8 @@ eio::HandshakeInfo HttpConnection::handshake_info(std::string transport,
   const auto& req = parser_->get();
   eio::HandshakeInfo info;
   info.transport = std::move(transport);
-  info.query = std::move(query);
+  for (const auto& [name, value] : query) info.query.add(name, value);
+  info.query.shrink_to_fit();
   boost::system::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
   if (!peer_address_.empty()) {
@@ -424,8 +425,9 @@ eio::HandshakeInfo HttpConnection::handshake_info(std::string transport,
   info.secure = secure_;
   for (std::string_view name : kSelectedHeaders) {
     auto it = req.find(name);
-    if (it != req.end()) info.headers.emplace(std::string(name), std::string(it->value()));
+    if (it != req.end()) info.headers.add(name, it->value());
   }
+  info.headers.shrink_to_fit();
   return info;
 }
 

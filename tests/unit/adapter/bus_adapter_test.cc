@@ -37,6 +37,7 @@ class BusAdapterTest : public ::testing::Test {
     options.edge_id = kEdgeId;
     options.max_rooms_per_socket = 3;
     options.boot_id = 42;
+    options.local_bus = local_bus_;
     adapter_ = BusAdapter::create(*bus_, options, {&io0_, &io1_});
     adapter_->start();
     drain();
@@ -83,6 +84,7 @@ class BusAdapterTest : public ::testing::Test {
     return presence_;
   }
 
+  bool local_bus_ = false;
   const bus::Subjects subjects_{"herald"};
   const std::string tag_ = edge_tag_for(kEdgeId);
   boost::asio::io_context io0_, io1_;
@@ -315,6 +317,79 @@ TEST_F(BusAdapterTest, StopDropsSubscriptions) {
   publish(subjects_.edge(kEdgeId), delivery({a->id()}));
   EXPECT_TRUE(a->received.empty());
   adapter_->shard(0).remove_socket(*a);
+}
+
+// --- local_bus: two wildcard subscriptions instead of one per room ---------------------------
+
+class LocalBusAdapterTest : public BusAdapterTest {
+ protected:
+  LocalBusAdapterTest() { local_bus_ = true; }
+};
+
+TEST_F(LocalBusAdapterTest, RoomsNeedNoSubscriptionOfTheirOwn) {
+  EXPECT_EQ(adapter_->counters().subscriptions.load(), 2);  // every room, every namespace
+  auto a = connect(0);
+  adapter_->shard(0).join(*a, "lobby");
+  EXPECT_FALSE(adapter_->subscribed(subjects_.room("/", "lobby")));
+  EXPECT_EQ(adapter_->counters().subscriptions.load(), 2);
+  adapter_->shard(0).remove_socket(*a);
+  adapter_->stop();
+  EXPECT_EQ(adapter_->counters().subscriptions.load(), 0);
+}
+
+TEST_F(LocalBusAdapterTest, RoomDeliveriesFollowTheSameRules) {
+  auto a = connect(0);
+  auto b = connect(1);
+  auto c = connect(1);
+  auto d = connect(0);
+  auto e = connect(1);  // in no target room
+  adapter_->shard(0).join(*a, "r1");
+  adapter_->shard(1).join(*b, "r1");
+  adapter_->shard(1).join(*b, "r 2");
+  adapter_->shard(1).join(*c, "r 2");
+  adapter_->shard(0).join(*d, "r 2");
+  adapter_->shard(0).join(*d, "quiet");
+  auto env = delivery({"r1", "r 2"});
+  env.mutable_delivery()->add_except_rooms("quiet");
+  publish(subjects_.room("/", "r1"), env);
+  publish(subjects_.room("/", "r 2"), env);  // a room name that needs token encoding
+  ASSERT_EQ(a->received.size(), 1u);
+  ASSERT_EQ(b->received.size(), 1u);
+  ASSERT_EQ(c->received.size(), 1u);
+  EXPECT_TRUE(d->received.empty());
+  EXPECT_TRUE(e->received.empty());
+  EXPECT_EQ(a->received[0].get(), b->received[0].get());
+  // A room nobody here is in: nothing.
+  publish(subjects_.room("/", "elsewhere"), delivery({"elsewhere"}));
+  EXPECT_EQ(a->received.size(), 1u);
+  EXPECT_EQ(adapter_->counters().packets_sent.load(), 3u);
+}
+
+TEST_F(LocalBusAdapterTest, NamespaceDeliveriesCommandsAndFallback) {
+  auto a = connect(0);
+  auto b = connect(1, "/chat");
+  auto env = delivery({});
+  env.mutable_delivery()->set_ns("/chat");
+  publish(subjects_.ns("/chat"), env);
+  EXPECT_TRUE(a->received.empty());
+  ASSERT_EQ(b->received.size(), 1u);
+
+  adapter_->shard(0).join(*a, "team");
+  bus::Envelope by_room;
+  by_room.mutable_command()->set_ns("/");
+  by_room.mutable_command()->add_join("news");
+  publish(subjects_.room("/", "team"), by_room);
+  EXPECT_TRUE(adapter_->shard(0).index().in_room(*a, "news"));
+  EXPECT_FALSE(adapter_->shard(1).index().in_room(*b, "news"));
+
+  // What a broker sends on its EdgeLink stream while the bus is down goes the same way.
+  adapter_->on_fallback(subjects_.room("/", "news"),
+                        std::make_shared<const bus::Envelope>(delivery({"news"})));
+  drain();
+  EXPECT_EQ(a->received.size(), 1u);
+  EXPECT_EQ(adapter_->counters().fallback_received.load(), 1u);
+  adapter_->shard(0).remove_socket(*a);
+  adapter_->shard(1).remove_socket(*b);
 }
 
 }  // namespace

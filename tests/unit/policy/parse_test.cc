@@ -70,6 +70,28 @@ TEST(policy_parse, IssueExample) {
   EXPECT_EQ(set.find("/", nullptr), nullptr);
 }
 
+// The broker keeps a socket's claims as text and parses them for an event only when a template
+// evaluated at event time reads them.
+TEST(policy_parse, EventsUseClaimsWhenAnEventTimeTemplateReadsThem) {
+  PolicySet set = must_parse(R"(
+namespaces:
+  /none:
+    auto_join: ["user:{sub}"]
+    rooms: {join_allowed: ["{ns}:*"]}
+    events: {message: {action: relay, to: "{args.room}"}}
+  /event:
+    events: {message: {action: relay, to: "team:{claims.team}"}}
+  /join:
+    rooms: {join_allowed: ["{claims.rooms}"]}
+  /leave:
+    auto_join: ["org:{claims.org}"]
+)");
+  EXPECT_FALSE(set.find("/none", nullptr)->events_use_claims);
+  EXPECT_TRUE(set.find("/event", nullptr)->events_use_claims);
+  EXPECT_TRUE(set.find("/join", nullptr)->events_use_claims);
+  EXPECT_TRUE(set.find("/leave", nullptr)->events_use_claims);
+}
+
 TEST(policy_parse, ExactNamesWinOverPatternsAndPatternsKeepOrder) {
   PolicySet set = must_parse(R"(
 namespaces:

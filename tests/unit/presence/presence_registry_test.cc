@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <map>
+#include <random>
 
 #include "broker/presence/presence_sync.h"
 #include "common/bus/bus.h"
@@ -90,6 +93,83 @@ TEST(PresenceRegistry, DeltasBuildSocketUserAndRoomIndexes) {
   EXPECT_EQ(ids(r.user_sockets("u1", "")), Strings{"b"});
   EXPECT_EQ(r.find_socket("a"), nullptr);
   EXPECT_EQ(r.edge_seq("e1"), 2u);
+}
+
+// The indexes are swap-remove vectors: a long random mix of connects, joins, leaves,
+// disconnects and an edge restart must leave every query equal to a plain model's answer.
+TEST(PresenceRegistry, IndexesMatchAModelUnderRandomChurn) {
+  PresenceRegistry r;
+  struct Model {
+    std::string ns, user, edge;
+    std::vector<std::string> rooms;
+  };
+  std::map<std::string, Model> model;
+  std::map<std::string, uint64_t> seq = {{"e1", 0}, {"e2", 0}};
+  std::map<std::string, uint64_t> boot = {{"e1", 1}, {"e2", 1}};
+  std::mt19937 rng(7);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  const Strings rooms = {"r0", "r1", "r2", "r3", "r4"};
+  const Strings users = {"u0", "u1", "u2", ""};
+  const Strings nss = {"/", "/chat"};
+  auto send = [&](const std::string& edge, PresenceChange c) {
+    r.apply(delta(edge, ++seq[edge], {std::move(c)}, false, boot[edge]), 0);
+  };
+  auto check = [&] {
+    ASSERT_EQ(r.socket_count(), model.size());
+    std::map<std::string, Strings> by_room, by_user;
+    std::map<std::string, uint64_t> by_ns;
+    for (const auto& [id, m] : model) {
+      const PresenceSocket* s = r.find_socket(id);
+      ASSERT_NE(s, nullptr) << id;
+      EXPECT_EQ(s->rooms, m.rooms) << id;
+      EXPECT_EQ(s->edge_id, m.edge) << id;
+      for (const auto& room : m.rooms) by_room[m.ns + " " + room].push_back(id);
+      if (!m.user.empty()) by_user[m.user].push_back(id);
+      ++by_ns[m.ns];
+    }
+    EXPECT_EQ(r.room_count(), by_room.size());
+    for (const auto& ns : nss) {
+      for (const auto& room : rooms) EXPECT_EQ(r.room_sockets(ns, room), by_room[ns + " " + room]);
+    }
+    for (const auto& user : users) {
+      if (!user.empty()) {
+        EXPECT_EQ(ids(r.user_sockets(user, "")), by_user[user]);
+      }
+    }
+    EXPECT_EQ(r.sockets_per_namespace(),
+              (std::map<std::string, uint64_t>(by_ns.begin(), by_ns.end())));
+  };
+  for (int step = 0; step < 4000; ++step) {
+    const std::string id = "s" + std::to_string(pick(120));
+    const std::string edge = pick(2) == 0 ? "e1" : "e2";
+    auto it = model.find(id);
+    const size_t op = pick(10);
+    if (it == model.end() || op == 0) {  // connect (or reconnect, possibly on the other edge)
+      Model m{nss[pick(2)], users[pick(4)], edge, {}};
+      send(edge, conn(id, m.ns, m.user));
+      model[id] = m;
+    } else if (op < 5) {
+      const std::string& room = rooms[pick(rooms.size())];
+      send(it->second.edge, join(id, room));
+      auto& rs = it->second.rooms;
+      if (std::find(rs.begin(), rs.end(), room) == rs.end()) rs.push_back(room);
+    } else if (op < 8) {
+      const std::string& room = rooms[pick(rooms.size())];
+      send(it->second.edge, leave(id, room));
+      std::erase(it->second.rooms, room);
+    } else {
+      send(it->second.edge, disc(id));
+      model.erase(it);
+    }
+    if (step == 2500) {  // e2 restarts: its sockets are gone
+      boot["e2"] = 2;
+      seq["e2"] = 0;
+      send("e2", PresenceChange());  // seq 1 of the new boot, no change
+      std::erase_if(model, [](const auto& e) { return e.second.edge == "e2"; });
+    }
+    if (step % 100 == 99) check();
+  }
+  check();
 }
 
 TEST(PresenceRegistry, TargetSocketsHonourExcepts) {

@@ -24,8 +24,8 @@ class FakeSession final : public eio::Session {
  public:
   FakeSession(std::string id, uint32_t shard, boost::asio::io_context& io)
       : id_(std::move(id)), shard_(shard), io_(io) {
-    handshake_.headers["user-agent"] = "test";
-    handshake_.query["EIO"] = "4";
+    handshake_.headers.add("user-agent", "test");
+    handshake_.query.add("EIO", "4");
     handshake_.remote_address = "127.0.0.1:5555";
     handshake_.transport = "websocket";
   }
@@ -79,7 +79,9 @@ class FakeLink final : public edge::BrokerLink {
     receiver = std::move(r);
   }
 
+  // What the edge sent so far (the shards batch their messages: `before_take` runs them first).
   std::vector<internal::EdgeToBroker> take() {
+    if (before_take) before_take();
     std::lock_guard lock(mu);
     return std::exchange(sent, {});
   }
@@ -87,6 +89,7 @@ class FakeLink final : public edge::BrokerLink {
   std::mutex mu;
   std::vector<internal::EdgeToBroker> sent;
   std::function<void(internal::BrokerToEdge)> receiver;
+  std::function<void()> before_take;
 };
 
 // One client: a fake Engine.IO session and the handler the server gave it.
@@ -114,6 +117,7 @@ class SioHarness {
     server->set_clock([this] { return now; });
     link.set_receiver(
         [this](internal::BrokerToEdge m) { server->on_broker_message(std::move(m)); });
+    link.before_take = [this] { drain(); };
   }
 
   ~SioHarness() {

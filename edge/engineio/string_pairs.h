@@ -1,0 +1,90 @@
+// StringPairs: (name, value) pairs packed into one string — what a session keeps of its
+// handshake's query and headers for its whole life, at the cost of one small allocation instead
+// of a map node and two strings per pair.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace herald::eio {
+
+class StringPairs {
+ public:
+  using value_type = std::pair<std::string_view, std::string_view>;
+
+  class Iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = StringPairs::value_type;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = value_type;
+
+    Iterator() = default;
+    value_type operator*() const {
+      const std::string_view name = field(pos_);
+      return {name, field(pos_ + kLength + name.size())};
+    }
+    Iterator& operator++() {
+      const size_t value_at = pos_ + kLength + field(pos_).size();
+      pos_ = value_at + kLength + field(value_at).size();
+      return *this;
+    }
+    Iterator operator++(int) {
+      Iterator old = *this;
+      ++*this;
+      return old;
+    }
+    bool operator==(const Iterator& other) const { return pos_ == other.pos_; }
+
+   private:
+    friend class StringPairs;
+    Iterator(const std::string* buf, size_t pos) : buf_(buf), pos_(pos) {}
+    std::string_view field(size_t at) const {
+      uint32_t n = 0;
+      std::memcpy(&n, buf_->data() + at, kLength);
+      return std::string_view(*buf_).substr(at + kLength, n);
+    }
+    const std::string* buf_ = nullptr;
+    size_t pos_ = 0;
+  };
+
+  void add(std::string_view name, std::string_view value) {
+    append(name);
+    append(value);
+    ++size_;
+  }
+  // The value of the first pair called `name`.
+  std::optional<std::string_view> find(std::string_view name) const {
+    for (const auto& [n, v] : *this) {
+      if (n == name) return v;
+    }
+    return std::nullopt;
+  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // Once built: the buffer is kept for the session's life.
+  void shrink_to_fit() { buf_.shrink_to_fit(); }
+
+  Iterator begin() const { return Iterator(&buf_, 0); }
+  Iterator end() const { return Iterator(&buf_, buf_.size()); }
+
+ private:
+  static constexpr size_t kLength = sizeof(uint32_t);  // each field: length, then bytes
+
+  void append(std::string_view s) {
+    const auto n = static_cast<uint32_t>(s.size());
+    buf_.append(reinterpret_cast<const char*>(&n), kLength);
+    buf_.append(s);
+  }
+
+  std::string buf_;
+  uint32_t size_ = 0;
+};
+
+}  // namespace herald::eio
