@@ -38,6 +38,7 @@ struct OutItem {
     kMessage,    // `message`: '4' + text, then each binary
     kPacket,     // `text`: an Engine.IO packet (type digit + data), e.g. "2", "3probe", "1"
     kWsControl,  // `text`: payload of a websocket control frame `opcode` (never on polling)
+    kRaw,        // `text`: bytes written as they are — the HTTP 101 ahead of the first frame
   };
 
   SharedMessage message;
@@ -61,6 +62,13 @@ struct OutItem {
     item.text = std::move(payload);
     item.kind = Kind::kWsControl;
     item.opcode = op;
+    return item;
+  }
+
+  static OutItem raw(std::string bytes) {
+    OutItem item;
+    item.text = std::move(bytes);
+    item.kind = Kind::kRaw;
     return item;
   }
 

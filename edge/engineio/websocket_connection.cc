@@ -36,6 +36,8 @@ std::size_t wire_size(const OutItem& item) {
       return ws::make_header(ws::Opcode::kText, item.text.size()).size + item.text.size();
     case OutItem::Kind::kWsControl:
       return ws::make_header(item.opcode, item.text.size()).size + item.text.size();
+    case OutItem::Kind::kRaw:
+      return item.text.size();
   }
   return 0;
 }
@@ -75,6 +77,9 @@ class IovBuilder {
         break;
       case OutItem::Kind::kWsControl:
         add_header(item.opcode, item.text.size());
+        add(item.text.data(), item.text.size());
+        break;
+      case OutItem::Kind::kRaw:
         add(item.text.data(), item.text.size());
         break;
     }
@@ -376,8 +381,10 @@ void WebSocketConnection::close(uint16_t code, std::string_view reason, bool dis
   if (closing_ || closed_) return;
   auto self = shared_from_this();
   if (discard && head_ < queue_.size()) {
-    // Keep a frame that is partly written, so the stream stays well formed.
-    const std::size_t keep = head_ + (offset_ > 0 ? 1 : 0);
+    // Keep a frame that is partly written, and the 101 if it is still queued, so the stream
+    // stays well formed.
+    std::size_t keep = head_ + (offset_ > 0 ? 1 : 0);
+    while (keep < queue_.size() && queue_[keep].kind == OutItem::Kind::kRaw) ++keep;
     for (std::size_t i = keep; i < queue_.size(); ++i) queued_bytes_ -= queue_[i].payload_bytes();
     queue_.erase(queue_.begin() + static_cast<long>(keep), queue_.end());
   }

@@ -446,14 +446,6 @@ void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, s
     write_raw(ws::make_rejection_response(accept.status()), false);
     return;
   }
-  // A fresh socket's send buffer takes the 101 at once; no need for an async write.
-  const std::string response = ws::make_accept_response(*accept, cors_headers_);
-  boost::system::error_code ec;
-  boost::asio::write(socket_, boost::asio::buffer(response), ec);
-  if (ec) {
-    close_socket();
-    return;
-  }
   eio::HandshakeInfo info;
   if (session == nullptr) info = handshake_info("websocket", std::move(query));
   const auto data = buffer_.data();
@@ -463,6 +455,9 @@ void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, s
   parser_.reset();
   auto connection =
       std::make_shared<WebSocketConnection>(*shard_, std::move(socket_), std::move(slot_));
+  // The 101 leaves in the same write as the first frame (the open packet of a new session):
+  // one syscall and one TCP segment fewer per connect.
+  connection->enqueue(eio::OutItem::raw(ws::make_accept_response(*accept, cors_headers_)));
   if (session == nullptr) {
     auto created =
         std::make_shared<EioSession>(*shard_, make_id(shard_->server().edge_tag, shard_->index()),
@@ -471,6 +466,7 @@ void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, s
   } else {
     session->begin_upgrade(connection);
   }
+  connection->flush();
   connection->start(initial);
 }
 
