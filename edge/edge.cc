@@ -12,6 +12,7 @@
 #include "common/ids.h"
 #include "common/log/log.h"
 #include "edge/poll_forwarding.h"
+#include "edge/socketio/broker_dispatch.h"
 
 namespace herald::edge {
 
@@ -61,15 +62,7 @@ Result<std::unique_ptr<Edge>> Edge::create(EdgeOptions options, BrokerLink& link
   edge->gate_->adapter = edge->adapter_.get();
   link.set_receiver([gate = edge->gate_](internal::BrokerToEdge message) {
     std::shared_lock lock(gate->mu);
-    if (message.kind_case() == internal::BrokerToEdge::kBusFallback) {
-      // A delivery or command a broker sent on its stream because its bus is down.
-      if (gate->adapter == nullptr) return;
-      auto envelope = std::make_shared<bus::Envelope>();
-      if (!envelope->ParseFromString(message.bus_fallback().envelope())) return;
-      gate->adapter->on_fallback(message.bus_fallback().subject(), envelope);
-      return;
-    }
-    if (gate->target != nullptr) gate->target->on_broker_message(std::move(message));
+    sio::dispatch_broker_message(std::move(message), gate->target, gate->adapter);
   });
   return edge;
 }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "common/client_error.h"
 #include "common/ids.h"
 #include "common/log/log.h"
 #include "edge/broker_link.h"
@@ -328,6 +329,17 @@ void Connection::on_verdict(Socket& socket, const internal::EventVerdict& verdic
     if (failed) {
       ack.type = PacketType::kAck;
       ack.data_json = dump(nlohmann::json::array({{{"error", error_value(verdict.error())}}}));
+    } else if (!verdict.args_json().empty() && !is_array_text(verdict.args_json())) {
+      // Spliced unchecked, these arguments would give the client a packet it cannot parse (and
+      // it would drop the connection): the ack reports an error instead, as for a refusal.
+      bump(shard_.server().counters().encode_failures);
+      log::write_limited("bad_ack", 10, log::Level::kWarn, kLog,
+                         "ack dropped: arguments are not a JSON array", {{"socket", socket.id()}});
+      ack.type = PacketType::kAck;
+      ack.data_json = dump(nlohmann::json::array(
+          {{{"error",
+             ClientError{ClientErrorCode::kInternal, "invalid acknowledgement from the server", {}}
+                 .to_json()}}}));
     } else {
       ack.data_json = verdict.args_json().empty() ? "[]" : verdict.args_json();
       ack.type = verdict.attachments_size() > 0 ? PacketType::kBinaryAck : PacketType::kAck;

@@ -499,6 +499,11 @@ std::size_t event_encoded_size(std::string_view nsp, std::string_view name,
   return header_size(type, attachments, nsp, ack_id) + 1 + eio::json_string_size(name) + args;
 }
 
+bool is_array_text(std::string_view json) {
+  bool empty = true;
+  return inspect_args(json, empty);
+}
+
 Status append_event(std::string_view nsp, std::string_view name, std::string_view args_json,
                     uint32_t attachments, std::optional<uint64_t> ack_id, std::string& out) {
   bool empty = true;

@@ -118,6 +118,10 @@ inline std::string encode_packet(const Packet& packet) {
 Status append_event(std::string_view nsp, std::string_view name, std::string_view args_json,
                     uint32_t attachments, std::optional<uint64_t> ack_id, std::string& out);
 
+// Whether `json` is framed as a JSON array: first byte '[', last non-whitespace byte ']' (what
+// append_event requires of the arguments it splices; the content is not validated).
+bool is_array_text(std::string_view json);
+
 // Bytes append_event writes for the same arguments (meaningful only when it succeeds).
 std::size_t event_encoded_size(std::string_view nsp, std::string_view name,
                                std::string_view args_json, uint32_t attachments,

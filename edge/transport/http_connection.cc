@@ -13,6 +13,7 @@
 #include "common/log/log.h"
 #include "edge/engineio/eio_session.h"
 #include "edge/engineio/websocket_connection.h"
+#include "edge/transport/http_request.h"
 #include "edge/websocket/handshake.h"
 
 namespace herald::edge {
@@ -25,13 +26,6 @@ constexpr milliseconds kLingerTimeout{1000};
 // A forwarded polling request is answered by the owner within a ping interval (a held GET gets
 // the ping); past this much more the owner is taken for gone and the sid for unknown.
 constexpr milliseconds kForwardSlack{2000};
-
-// Request headers kept in HandshakeInfo for the layer above (auth, proxies, diagnostics).
-constexpr std::string_view kSelectedHeaders[] = {"origin",          "user-agent",
-                                                 "cookie",          "authorization",
-                                                 "x-forwarded-for", "x-forwarded-proto",
-                                                 "x-real-ip",       "host",
-                                                 "accept-language", "referer"};
 
 std::string_view reason_phrase(unsigned status) {
   switch (status) {
@@ -60,53 +54,6 @@ std::string_view reason_phrase(unsigned status) {
     default:
       return "Unknown";
   }
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// application/x-www-form-urlencoded decoding, as URLSearchParams does it.
-std::string url_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-               hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::map<std::string, std::string> parse_query(std::string_view q) {
-  std::map<std::string, std::string> out;
-  while (!q.empty()) {
-    const std::size_t amp = q.find('&');
-    const std::string_view pair = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    if (pair.empty()) continue;
-    const std::size_t eq = pair.find('=');
-    std::string key = url_decode(pair.substr(0, eq));
-    std::string value =
-        eq == std::string_view::npos ? std::string() : url_decode(pair.substr(eq + 1));
-    out[std::move(key)] = std::move(value);  // the last one wins, like Object.fromEntries
-  }
-  return out;
-}
-
-std::string_view query_get(const std::map<std::string, std::string>& q, const std::string& key) {
-  auto it = q.find(key);
-  return it == q.end() ? std::string_view() : std::string_view(it->second);
 }
 
 // An fd in flight between shards: closed if the target shard never runs the handover.
@@ -208,14 +155,11 @@ void HttpConnection::dispatch() {
   // A body we do not read would be taken for the next request: close after answering.
   body_unread_ = !parser_->is_done();
   const std::string_view target = req.target();
-  const std::size_t q = target.find('?');
-  const std::string_view path = target.substr(0, q);
-  const std::string_view query =
-      q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  const RequestTarget parts = split_target(target);
   const std::string& engine_path = shard_->config().path;
   // engine.io matches the path as a prefix of the URL.
   if (target.substr(0, engine_path.size()) == engine_path) {
-    handle_engine(path, query);
+    handle_engine(parts.path, parts.query);
   } else {
     handle_other(req.method_string(), target);
   }
@@ -225,32 +169,24 @@ void HttpConnection::handle_engine(std::string_view /*path*/, std::string_view q
   auto& req = parser_->get();
   ServerContext& server = shard_->server();
   const EdgeConfig& cfg = server.config;
-  const std::string_view origin = req[http::field::origin];
-  const bool upgrade = ws::header_has_token(req[http::field::connection], "upgrade") &&
-                       ws::header_has_token(req[http::field::upgrade], "websocket");
-  const CorsPolicy& cors = server.cors;
-  if (cors.enabled()) {
-    cors_headers_ = cors.headers(origin);
-    if (!origin.empty() && !cors.allowed(origin) && cors.reject_disallowed()) {
-      engine_error(eio::ErrorCode::kForbidden, upgrade);
+  EngineRoute route = route_engine_request(req, query_text, cfg, server.cors);
+  cors_headers_ = std::move(route.cors_headers);
+  const bool upgrade = route.upgrade;
+  switch (route.kind) {
+    case EngineRoute::Kind::kError:
+      engine_error(route.error, upgrade);
       return;
-    }
-    if (req.method() == http::verb::options) {
-      cors_headers_ =
-          cors.preflight_headers(origin, req[http::field::access_control_request_headers]);
+    case EngineRoute::Kind::kPreflight:
       respond(204, {}, {});
       return;
-    }
+    case EngineRoute::Kind::kSession:
+    case EngineRoute::Kind::kHandshake:
+      break;
   }
-  auto query = parse_query(query_text);
-  const std::string_view transport = query_get(query, "transport");
-  if (!((transport == "polling" && cfg.allow_polling) ||
-        (transport == "websocket" && cfg.allow_websocket))) {
-    engine_error(eio::ErrorCode::kUnknownTransport, upgrade);
-    return;
-  }
-  const std::string_view sid = query_get(query, "sid");
-  if (!sid.empty()) {
+  auto& query = route.query;
+  const std::string_view transport = route.transport;
+  const std::string_view sid = route.sid;
+  if (route.kind == EngineRoute::Kind::kSession) {
     const auto parts = parse_id(sid);
     if (parts && parts->edge_tag != server.edge_tag && server.forwarder != nullptr) {
       if (upgrade) {
@@ -306,18 +242,6 @@ void HttpConnection::handle_engine(std::string_view /*path*/, std::string_view q
     return;
   }
   // Handshake.
-  if (req.method() != http::verb::get) {
-    engine_error(eio::ErrorCode::kBadHandshakeMethod, upgrade);
-    return;
-  }
-  if (transport == "websocket" && !upgrade) {  // "TRANSPORT_HANDSHAKE_ERROR"
-    engine_error(eio::ErrorCode::kBadRequest, false);
-    return;
-  }
-  if (query_get(query, "EIO") != "4") {
-    engine_error(eio::ErrorCode::kUnsupportedProtocolVersion, upgrade);
-    return;
-  }
   if (server.sessions.load(std::memory_order_relaxed) >= cfg.max_connections) {
     ShardCounters::add(shard_->counters().connections_refused);
     log::write_limited("eio.capacity", 1, log::Level::kWarn, "edge",
@@ -423,11 +347,7 @@ eio::HandshakeInfo HttpConnection::handshake_info(std::string transport,
             : remote.address().to_string() + ":" + std::to_string(remote.port());
   }
   info.secure = secure_;
-  for (std::string_view name : kSelectedHeaders) {
-    auto it = req.find(name);
-    if (it != req.end()) info.headers.add(name, it->value());
-  }
-  info.headers.shrink_to_fit();
+  info.headers = selected_headers(req);
   return info;
 }
 

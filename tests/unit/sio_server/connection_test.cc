@@ -224,6 +224,30 @@ TEST_F(ConnectionTest, VerdictBecomesAckOrBinaryAckOrErrorAck) {
   EXPECT_EQ(h_.server->counters().acks_out.load(), 3u);
 }
 
+// Found by broker_message_fuzz: ack arguments were spliced unchecked, so a verdict whose
+// args_json is not a JSON array gave the client a packet it cannot parse (socket.io-client then
+// closes the whole connection). Like emits, it is refused; the client's ack gets an error.
+TEST_F(ConnectionTest, VerdictWhoseArgumentsAreNotAnArrayGivesAnErrorAck) {
+  Client& c = h_.open();
+  const std::string id = h_.connect(c, "/chat");
+  for (const char* args : {R"(Z"ok",{"n":1}])", R"({"a":1})", "[1", "1]"}) {
+    auto bad = verdict(id, "/chat");
+    bad.mutable_verdict()->set_has_ack(true);
+    bad.mutable_verdict()->set_ack_id(9);
+    bad.mutable_verdict()->set_args_json(args);
+    bad.mutable_verdict()->add_attachments("blob");
+    h_.from_broker(bad);
+    EXPECT_EQ(
+        c.session->last_text(),
+        R"(3/chat,9[{"error":{"code":"INTERNAL","message":"invalid acknowledgement from the server"}}])")
+        << args;
+    EXPECT_TRUE(c.session->sent.back()->binaries.empty());
+    EXPECT_TRUE(decode_packet(c.session->last_text()).ok());
+  }
+  EXPECT_EQ(h_.server->counters().encode_failures.load(), 4u);
+  EXPECT_FALSE(c.session->closed);
+}
+
 TEST_F(ConnectionTest, VerdictErrorWithoutAckIsAnErrorEvent) {
   Client& c = h_.open();
   const std::string id = h_.connect(c);
