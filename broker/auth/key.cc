@@ -504,6 +504,13 @@ bool Key::verify(Algorithm alg, std::string_view input, std::string_view signatu
     return mac && mac->size() == signature.size() &&
            CRYPTO_memcmp(mac->data(), signature.data(), mac->size()) == 0;
   }
+  // RFC 7518 §3.3/§3.5: an RSA signature is exactly as long as the modulus. OpenSSL also takes a
+  // shorter one as the same number, so a valid signature whose first byte is 0 would verify with
+  // that byte stripped (a second encoding of one signature).
+  if (type_ == KeyType::kRsa &&
+      signature.size() != static_cast<size_t>(EVP_PKEY_get_size(pkey_.get()))) {
+    return false;
+  }
   std::string der;
   if (type_ == KeyType::kEc) {
     auto converted = raw_to_der(signature, ec_coordinate_bytes_);

@@ -95,6 +95,24 @@ TEST(Key, SignAndVerifyEveryAlgorithm) {
   }
 }
 
+// RSA signatures are big-endian numbers: OpenSSL's PSS verification (unlike its PKCS#1 v1.5 one)
+// accepts one without its leading zero byte. PS256 salts every signature, so signing is repeated
+// until one starts with 0 (about 1 in 256; bounded). Key.SignAndVerifyEveryAlgorithm failed this
+// way about once in 256 runs.
+TEST(Key, PssSignatureWithoutItsLeadingZeroByteIsRefused) {
+  auto key = Key::from_pem(rsa_key().private_pem);
+  ASSERT_TRUE(key.ok());
+  std::string sig;
+  for (int i = 0; i < 20000 && sig.empty(); ++i) {
+    auto s = (*key)->sign(Algorithm::kPs256, "hello");
+    ASSERT_TRUE(s.ok());
+    if ((*s)[0] == '\0') sig = std::move(*s);
+  }
+  ASSERT_FALSE(sig.empty()) << "no PS256 signature starting with a zero byte in 20000 tries";
+  EXPECT_TRUE((*key)->verify(Algorithm::kPs256, "hello", sig));
+  EXPECT_FALSE((*key)->verify(Algorithm::kPs256, "hello", sig.substr(1)));
+}
+
 TEST(Key, EcdsaSignatureIsRawNotDer) {
   auto key = Key::from_pem(ec_p256_key().private_pem);
   ASSERT_TRUE(key.ok());
