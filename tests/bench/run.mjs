@@ -4,6 +4,7 @@
 //
 //   node tests/bench/run.mjs [scenario...] [--quick] [--servers herald,node] [--bin-dir DIR]
 //                            [--out FILE.json] [--loadgen PATH (default: BIN_DIR/tests/bench/)]
+//                            [--connections N (connect scenario size)]
 // Scenarios: connect fanout echo push cluster (default: all five) and connect100k (on demand).
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
@@ -23,6 +24,7 @@ for (let i = 0; i < argv.length; ++i) {
   else if (a === '--bin-dir') opt.binDir = resolve(argv[++i]);
   else if (a === '--out') opt.out = resolve(argv[++i]);
   else if (a === '--loadgen') opt.loadgen = resolve(argv[++i]);
+  else if (a === '--connections') opt.connections = Number(argv[++i]);
   else if (a.startsWith('-')) { console.error(`unknown option ${a}`); process.exit(2); }
   else scenarios.push(a);
 }
@@ -46,6 +48,9 @@ const size = {
   push: { receivers: Q ? 200 : 1000, duration: Q ? 2 : 10, rate: 100, window: 8 },
   cluster: { receivers: Q ? 200 : 1000, duration: Q ? 2 : 10, rate: 100, window: 8 },
 };
+// --connections N: the connect scenario's size, e.g. the most this machine's open-file limit allows
+// when connect100k is not available.
+if (opt.connections > 0) size.connect.connections = opt.connections;
 
 const log = (...a) => console.error('[bench]', ...a);
 
