@@ -41,6 +41,16 @@ export function sampleProcess(pid) {
   }
 }
 
+// CPU time (ms, user + system) a process has used so far; null when it is gone.
+export function cpuMs(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;  // utime, stime in USER_HZ (100)
+  } catch {
+    return null;
+  }
+}
+
 // Log records at error level or above (Herald logs one JSON object per line).
 export function errorRecords(proc) {
   return (proc.records ?? []).filter((r) => r.level === 'error' || r.level === 'critical' || r.level === 'fatal');
