@@ -8,6 +8,8 @@
 //      Stats counts exactly that many sockets;
 //   3. a Broadcast from each broker (to room:all, and to the whole namespace) reaches every
 //      connected client.
+// While the victim is down it also measures when the survivors alone satisfy 2 and 3 (reported,
+// not required: a restart may come before the dead edge's presence expires).
 //
 //   node tests/compat/reliability/chaos.mjs [--rounds 20] [--seed S] [--clients 40] [--polling 8]
 //        [--max-delay-ms 3000] [--recovery-s 30]
@@ -111,8 +113,11 @@ const pushTimer = setInterval(() => {
 
 // ---- invariants --------------------------------------------------------------------------------
 // Why presence does not (yet) equal reality, or null when it does.
-async function presenceProblem() {
-  for (const p of [...cluster.brokers, ...cluster.edges]) {
+// `live`: only the processes that are running (the check during an outage), and no readiness
+// requirement (a broker's /readyz is degraded while NATS is down).
+async function presenceProblem({ live = false } = {}) {
+  const brokers = cluster.brokers.filter((b) => !live || b.running);
+  for (const p of live ? [] : [...cluster.brokers, ...cluster.edges]) {
     const r = await readyz(p.admin);
     if (r.status !== 'ready') return `${p.id} /readyz ${r.status}: ${JSON.stringify(r.checks)}`;
   }
@@ -122,7 +127,7 @@ async function presenceProblem() {
   const notJoined = clients.filter((c) => c.joinedId !== c.s.id).length;
   if (notJoined) return `${notJoined} clients not (re)joined to room:all`;
   const want = new Set(clients.map((c) => c.s.id));
-  for (const b of cluster.brokers) {
+  for (const b of brokers) {
     const res = await b.api.listRoomMembers({ ns: '/', room: 'room:all' });
     const got = new Set(res.sockets.map((s) => s.socket_id));
     const extra = [...got].filter((x) => !want.has(x));
@@ -139,16 +144,16 @@ async function presenceProblem() {
 
 let probeN = 0;
 // Broadcasts from each broker (room:all, then the namespace); null when every client got both.
-async function broadcastProblem() {
+async function broadcastProblem({ live = false, waitMs = 5000 } = {}) {
   const ids = [];
-  for (const b of cluster.brokers) {
+  for (const b of cluster.brokers.filter((x) => !live || x.running)) {
     for (const rooms of [['room:all'], []]) {
       const id = `probe-${probeN++}`;
       ids.push(id);
       await b.api.broadcast({ ns: '/', rooms, event: 'probe', args_json: JSON.stringify([{ id }]) });
     }
   }
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const missing = clients.filter((c) => ids.some((id) => !c.probes.has(id)));
     if (!missing.length) return null;
@@ -193,7 +198,18 @@ for (let round = 1; round <= opts.rounds && !interrupted; ++round) {
   const name = victim.id;
   const tKill = Date.now();
   await victim.kill9();
-  await sleep(delayMs);
+  // While the victim is down: are the survivors serving every client (presence and Broadcast)?
+  let servedMs = NaN;
+  const downUntil = tKill + delayMs;
+  while (Date.now() < downUntil - 100) {
+    const p = await presenceProblem({ live: true }).catch((e) => `API: ${e.message}`);
+    if (!p && !await broadcastProblem({ live: true, waitMs: downUntil - Date.now() }).catch((e) => `Broadcast: ${e.message}`)) {
+      servedMs = Date.now() - tKill;
+      break;
+    }
+    await sleep(100);
+  }
+  await sleep(Math.max(0, downUntil - Date.now()));
   let problem = deadOthers(victim).length ? `died: ${deadOthers(victim).join(', ')}` : null;
   if (!problem) {
     try {
@@ -216,9 +232,10 @@ for (let round = 1; round <= opts.rounds && !interrupted; ++round) {
   if (!problem) problem = await broadcastProblem().catch((e) => `Broadcast: ${e.message}`);
   const dead = deadOthers(null);
   if (!problem && dead.length) problem = `died: ${dead.join(', ')}`;
-  const r = { round, kind, name, delayMs, recoveredMs: presenceMs, afterRestartMs: presenceMs - (tUp - tKill), problem };
+  const r = { round, kind, name, delayMs, servedMs, recoveredMs: presenceMs, afterRestartMs: presenceMs - (tUp - tKill), problem };
   results.push(r);
   log(`round ${round}: kill -9 ${name}, restarted after ${delayMs} ms; ` +
+      (Number.isNaN(servedMs) ? 'survivors not yet consistent before the restart; ' : `survivors served every client ${servedMs} ms after the kill; `) +
       (problem ? `VIOLATION: ${problem}` : `recovered ${presenceMs} ms after the kill (${r.afterRestartMs} ms after the restart); broadcasts reached all ${clients.length} clients`));
   if (problem) { violation = r; break; }
 }
@@ -229,23 +246,26 @@ clearInterval(pushTimer);
 const survived = results.filter((r) => !r.problem).length;
 console.log(`\nchaos summary (seed ${opts.seed}): ${survived}/${results.length} rounds held every invariant` +
             `${results.length < opts.rounds ? ` (${opts.rounds} requested)` : ''}`);
-console.log('kill        rounds  recovered after kill (ms) min / median / max    after restart (ms) min / median / max');
+console.log('kill        rounds  recovered after kill (ms) min / median / max    after restart (ms) min / median / max    served while down: rounds, ms min / median / max');
 for (const kind of ['broker', 'edge', 'nats']) {
   const rs = results.filter((r) => r.kind === kind && !r.problem);
   if (!rs.length) { console.log(`${kind.padEnd(10)}  ${String(0).padStart(6)}`); continue; }
   const a = rs.map((r) => r.recoveredMs);
   const b = rs.map((r) => r.afterRestartMs);
+  const c = rs.map((r) => r.servedMs).filter((x) => !Number.isNaN(x));
   console.log(`${kind.padEnd(10)}  ${String(rs.length).padStart(6)}  ${`${Math.min(...a)} / ${percentile(a, 50)} / ${Math.max(...a)}`.padStart(30)}` +
-              `    ${`${Math.min(...b)} / ${percentile(b, 50)} / ${Math.max(...b)}`.padStart(30)}`);
+              `    ${`${Math.min(...b)} / ${percentile(b, 50)} / ${Math.max(...b)}`.padStart(30)}` +
+              `    ${c.length}/${rs.length}${c.length ? `, ${Math.min(...c)} / ${percentile(c, 50)} / ${Math.max(...c)}` : ''}`);
 }
 console.log(`traffic: relays ok ${traffic.relaysOk} failed ${traffic.relaysFailed} (failures expected while a process is down); pushes ok ${traffic.pushesOk} failed ${traffic.pushesFailed}`);
 const errs = processes().filter((p) => p.records).map((p) => [p.id ?? p.name, errorRecords(p)]);
 console.log(`error-level log lines: ${errs.map(([n, e]) => `${n} ${e.length}`).join(', ')}`);
 for (const [n, e] of errs) for (const rec of e.slice(0, 3)) console.log(`  ${n}: ${JSON.stringify(rec)}`);
-if (violation) {
+if (violation || opts.verbose) {
   const file = join(tmpdir(), `herald-chaos-${opts.seed}-logs.txt`);
   writeFileSync(file, processes().map((p) => `--- ${p.id ?? p.name}\n${p.logs.join('\n')}`).join('\n'));
-  console.log(`violation in round ${violation.round} (${violation.name}): ${violation.problem}\nrecent logs: ${file}`);
+  if (violation) console.log(`violation in round ${violation.round} (${violation.name}): ${violation.problem}`);
+  console.log(`logs of every process: ${file}`);
 }
 for (const c of clients) { c.s.io.opts.reconnection = false; c.s.close(); }
 await stopAll();
