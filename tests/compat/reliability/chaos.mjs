@@ -167,6 +167,15 @@ async function broadcastProblem({ live = false, waitMs = 5000 } = {}) {
   }
 }
 
+async function explainDown(name, problem, tKill) {
+  const states = [];
+  for (const p of [...cluster.brokers, ...cluster.edges].filter((x) => x.running)) {
+    const r = await readyz(p.admin).catch(() => null);
+    states.push(`${p.id} ${r?.checks?.bus?.status}`);
+  }
+  log(`  +${Date.now() - tKill} ms while ${name} was down: ${problem} (bus: ${states.join(', ')})`);
+}
+
 const deadOthers = (victim) => processes().filter((p) => p !== victim && !p.running).map((p) => p.id ?? p.name);
 
 async function restart(victim) {
@@ -216,9 +225,18 @@ for (let round = 1; round <= opts.rounds && !interrupted; ++round) {
       servedMs = Date.now() - tKill;
       break;
     }
+    if (opts.verbose) await explainDown(name, downProblem, tKill);
     await sleep(100);
   }
-  if (opts.verbose && downProblem) log(`  while ${name} was down: ${downProblem}`);
+  if (opts.verbose && downProblem) await explainDown(name, downProblem, tKill);
+  if (false) {
+    const states = [];
+    for (const p of [...cluster.brokers, ...cluster.edges].filter((x) => x.running)) {
+      const r = await readyz(p.admin).catch(() => null);
+      states.push(`${p.id} ${r?.checks?.bus?.status}`);
+    }
+    log(`  while ${name} was down: ${downProblem} (bus: ${states.join(', ')})`);
+  }
   await sleep(Math.max(0, downUntil - Date.now()));
   let problem = deadOthers(victim).length ? `died: ${deadOthers(victim).join(', ')}` : null;
   if (!problem) {
