@@ -228,15 +228,6 @@ for (let round = 1; round <= opts.rounds && !interrupted; ++round) {
     if (opts.verbose) await explainDown(name, downProblem, tKill);
     await sleep(100);
   }
-  if (opts.verbose && downProblem) await explainDown(name, downProblem, tKill);
-  if (false) {
-    const states = [];
-    for (const p of [...cluster.brokers, ...cluster.edges].filter((x) => x.running)) {
-      const r = await readyz(p.admin).catch(() => null);
-      states.push(`${p.id} ${r?.checks?.bus?.status}`);
-    }
-    log(`  while ${name} was down: ${downProblem} (bus: ${states.join(', ')})`);
-  }
   await sleep(Math.max(0, downUntil - Date.now()));
   let problem = deadOthers(victim).length ? `died: ${deadOthers(victim).join(', ')}` : null;
   if (!problem) {
