@@ -265,6 +265,17 @@ procs.forEach((p, i) => {
   const v = (s, k) => (s.per[i] ? (k === 'rssKb' ? `${mib(s.per[i][k])} MiB` : String(s.per[i][k])) : 'gone');
   console.log(`${names[i].padEnd(12)} ${v(samples[0], 'rssKb').padStart(9)}  ${v(warm, 'rssKb').padStart(9)}  ${v(end, 'rssKb').padStart(9)}  ${(mib(max('rssKb')) + ' MiB').padStart(9)}  ${v(samples[0], 'fds').padStart(9)}  ${v(warm, 'fds').padStart(8)}  ${v(end, 'fds').padStart(7)}  ${String(max('fds')).padStart(7)}`);
 });
+// Growth after the warm-up (least squares over the samples past 5 minutes, or past 30 s in a
+// short run), so "flat" is a number rather than an impression.
+const from = end.t > 600 ? 300 : 30;
+console.log(`\nRSS slope after ${from} s (KiB per minute): ${names.map((n, i) => {
+  const pts = samples.filter((x) => x.t >= from && x.per[i]).map((x) => [x.t / 60, x.per[i].rssKb]);
+  if (pts.length < 3) return `${n} n/a`;
+  const mx = pts.reduce((a, [x]) => a + x, 0) / pts.length;
+  const my = pts.reduce((a, [, y]) => a + y, 0) / pts.length;
+  const slope = pts.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / pts.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return `${n} ${slope.toFixed(1)}`;
+}).join(', ')}`);
 const step = Math.max(1, Math.round(opts.minutes / 12));
 console.log(`\nmemory curve (RSS MiB / fds, every ${step} min):`);
 console.log(`minute  ${names.map((n) => n.padEnd(14)).join('')}`);
