@@ -402,6 +402,8 @@ void Broker::remove_session(const std::string& socket_id, const std::string& rea
   if (it == sessions_.end()) return;
   notify_lifecycle(it->second, kDisconnectRoute, "", reason);
   announce(it->second, it->second.rooms, false);
+  cancel_deadline(&it->second.expiry_deadline);
+  cancel_deadline(&it->second.grace_deadline);
   sessions_.erase(it);
   counters_.sessions_closed.fetch_add(1, std::memory_order_relaxed);
   counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
@@ -417,8 +419,11 @@ void Broker::remove_session(const std::string& socket_id, const std::string& rea
 }
 
 void Broker::schedule_expiry(Session& session) {
+  cancel_deadline(&session.expiry_deadline);  // a refresh replaces the previous expiry
+  cancel_deadline(&session.grace_deadline);
   if (session.token_expires_at_ms <= 0) return;
-  schedule(session.token_expires_at_ms, Deadline{DeadlineKind::kTokenExpiry, session.socket_id, 0});
+  session.expiry_deadline = schedule(session.token_expires_at_ms,
+                                     Deadline{DeadlineKind::kTokenExpiry, session.socket_id, 0});
 }
 
 void Broker::announce(const Session& session, const std::vector<std::string>& rooms, bool joined) {
@@ -1101,9 +1106,16 @@ void Broker::send_fallback(const std::string& edge_id, const std::string& subjec
 // ---------------------------------------------------------------------------------------------
 // Deadlines
 
-void Broker::schedule(int64_t at_ms, Deadline deadline) {
-  deadlines_.emplace(at_ms, std::move(deadline));
+Broker::DeadlineMap::iterator Broker::schedule(int64_t at_ms, Deadline deadline) {
+  auto it = deadlines_.emplace(at_ms, std::move(deadline));
   if (timer_ && at_ms < armed_at_ms_) arm_timer();
+  return it;
+}
+
+void Broker::cancel_deadline(std::optional<DeadlineMap::iterator>* it) {
+  if (!it->has_value()) return;
+  deadlines_.erase(**it);
+  it->reset();
 }
 
 void Broker::arm_timer() {
@@ -1141,6 +1153,7 @@ void Broker::fire(const Deadline& deadline, int64_t now) {
       auto it = sessions_.find(deadline.socket_id);
       if (it == sessions_.end()) return;
       Session& session = it->second;
+      session.expiry_deadline.reset();  // tick() erased it
       // Stale entry: the token was refreshed to a later expiry.
       if (session.token_expires_at_ms <= 0 || session.token_expires_at_ms > now) return;
       if (options_.on_expiry == OnExpiry::kDisconnect || options_.grace_s == 0) {
@@ -1158,13 +1171,15 @@ void Broker::fire(const Deadline& deadline, int64_t now) {
       emit->set_args_json(
           nlohmann::json::array({{{"disconnect_at_ms", session.disconnect_at_ms}}}).dump());
       session.conn->send(std::move(out));
-      schedule(session.disconnect_at_ms, Deadline{DeadlineKind::kGrace, session.socket_id, 0});
+      session.grace_deadline =
+          schedule(session.disconnect_at_ms, Deadline{DeadlineKind::kGrace, session.socket_id, 0});
       return;
     }
     case DeadlineKind::kGrace: {
       auto it = sessions_.find(deadline.socket_id);
       if (it == sessions_.end()) return;
       Session& session = it->second;
+      session.grace_deadline.reset();  // tick() erased it
       if (session.disconnect_at_ms == 0 || session.disconnect_at_ms > now) return;  // refreshed
       HLOG_DEBUG(kLog, "token grace over: disconnecting", {{"socket", session.socket_id}});
       disconnect_session(session, "token expired");

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -147,6 +148,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
   void tick();
   PresenceSync& presence() { return *presence_; }
   size_t session_count() const { return sessions_.size(); }
+  size_t pending_deadlines() const { return deadlines_.size(); }
   size_t handler_count() const { return handlers_.size(); }
   // The rooms the broker believes a socket is in (empty when unknown).
   std::vector<std::string> session_rooms(const std::string& socket_id) const;
@@ -159,6 +161,14 @@ class Broker : public std::enable_shared_from_this<Broker> {
   boost::asio::io_context& io() { return io_; }
 
  private:
+  enum class DeadlineKind { kTokenExpiry, kGrace, kEmit, kCall };
+  struct Deadline {
+    DeadlineKind kind;
+    std::string socket_id;  // kTokenExpiry, kGrace
+    uint64_t id = 0;        // kEmit: request id; kCall: call id
+  };
+  using DeadlineMap = std::multimap<int64_t, Deadline>;
+
   struct Session {
     std::string socket_id;
     std::string ns;
@@ -176,6 +186,11 @@ class Broker : public std::enable_shared_from_this<Broker> {
     policy::RateLimiter limiter;
     int64_t token_expires_at_ms = 0;
     int64_t disconnect_at_ms = 0;  // grace: when the socket goes unless it refreshes
+    // Its pending kTokenExpiry / kGrace deadlines, erased with the session: a closed socket's
+    // expiry would otherwise wait in deadlines_ for the token's lifetime, so memory grew with
+    // connection churn × token lifetime.
+    std::optional<DeadlineMap::iterator> expiry_deadline;
+    std::optional<DeadlineMap::iterator> grace_deadline;
   };
 
   struct PendingEmit {
@@ -205,13 +220,6 @@ class Broker : public std::enable_shared_from_this<Broker> {
   struct RouteEntry {
     std::vector<HandlerStream*> handlers;
     size_t next = 0;
-  };
-
-  enum class DeadlineKind { kTokenExpiry, kGrace, kEmit, kCall };
-  struct Deadline {
-    DeadlineKind kind;
-    std::string socket_id;  // kTokenExpiry, kGrace
-    uint64_t id = 0;        // kEmit: request id; kCall: call id
   };
 
   Broker(boost::asio::io_context& io, bus::Bus& bus, BrokerOptions options);
@@ -298,7 +306,8 @@ class Broker : public std::enable_shared_from_this<Broker> {
   void finish_emit(uint64_t request_id);
 
   // Deadlines.
-  void schedule(int64_t at_ms, Deadline deadline);
+  DeadlineMap::iterator schedule(int64_t at_ms, Deadline deadline);
+  void cancel_deadline(std::optional<DeadlineMap::iterator>* it);  // erases it, if any
   void arm_timer();
   void fire(const Deadline& deadline, int64_t now);
 
@@ -321,7 +330,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
   uint64_t next_request_id_ = 1;
 
   BrokerCounters counters_;
-  std::multimap<int64_t, Deadline> deadlines_;
+  DeadlineMap deadlines_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   int64_t armed_at_ms_ = INT64_MAX;
   bool stopped_ = false;

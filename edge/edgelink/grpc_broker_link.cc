@@ -174,6 +174,7 @@ class GrpcBrokerLink::Impl : public std::enable_shared_from_this<Impl> {
     std::shared_ptr<LinkStream> stream;  // connecting or up; null when down
     uint32_t backoff_ms = 0;
     int64_t next_attempt_ms = 0;
+    int64_t heartbeat_retry_ms = INT64_MIN;  // last attempt brought forward by a heartbeat
   };
 
   // --- mu_ held ---
@@ -1010,14 +1011,30 @@ void GrpcBrokerLink::Impl::tick() {
 
 void GrpcBrokerLink::Impl::on_heartbeat(const internal::Heartbeat& hb) {
   if (hb.role() != "broker" || hb.address().empty()) return;
+  // At most one attempt per this long is brought forward by heartbeats (a broker that announces
+  // itself but refuses streams is not hammered).
+  constexpr int64_t kHeartbeatRetryMs = 1000;
   bool connect_now = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
     BrokerEntry& entry = entry_locked(hb.address(), false);
-    entry.last_heartbeat_ms = now_ms();
+    const int64_t now = now_ms();
+    entry.last_heartbeat_ms = now;
     entry.node_id = hb.node_id();
-    connect_now = !entry.stream && entry.last_heartbeat_ms >= entry.next_attempt_ms;
+    if (!entry.stream && entry.next_attempt_ms > now &&
+        (entry.heartbeat_retry_ms == INT64_MIN ||
+         now - entry.heartbeat_retry_ms >= kHeartbeatRetryMs)) {
+      // The broker is alive (it just announced itself), but the backoff grown while it was down
+      // would wait up to reconnect_max_ms more: a restarted broker would stay unreachable over
+      // EdgeLink for seconds (no bus_fallback to this edge during a NATS outage). Try now, on a
+      // fresh channel: the old one is in gRPC's own connect backoff and would fail the attempt.
+      entry.heartbeat_retry_ms = now;
+      entry.next_attempt_ms = now;
+      entry.stub.reset();
+      entry.channel.reset();
+    }
+    connect_now = !entry.stream && now >= entry.next_attempt_ms;
   }
   if (connect_now) {
     boost::asio::post(io_, [this, address = hb.address()] { connect(address); });

@@ -184,7 +184,7 @@ function writeConfig(dir, name, cfg) {
 
 const realtimeProto = join(repoRoot, 'protos/herald/v1/realtime.proto');
 let RealtimeClient;
-function realtimeClient(address) {
+export function realtimeClient(address) {
   if (!RealtimeClient) {
     const def = protoLoader.loadSync(realtimeProto, { keepCase: true, longs: Number, defaults: true, includeDirs: [join(repoRoot, 'protos')] });
     RealtimeClient = grpc.loadPackageDefinition(def).herald.v1.Realtime;
@@ -249,13 +249,23 @@ export async function startEdge(cluster, id, { brokers, extra = {}, waitBrokers 
 }
 
 // haproxy round-robin in front of the edges, no stickiness; null when haproxy is not installed.
-export async function startHaproxy(cluster, edges) {
+// `sidRouting`: requests carrying a sid go to the edge that owns it (the rule docs/cluster.md
+// recommends, from each edge's tag), so polling never needs forwarding over the bus.
+export async function startHaproxy(cluster, edges, { sidRouting = false, maxconn = 4096 } = {}) {
   const which = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((p) => existsSync(p));
   if (!which) return null;
   const port = await freePort();
-  const servers = edges.map((e, i) => `  server ${e.id} ${new URL(e.url).host} check inter 200 fall 1 rise 1`).join('\n');
+  let servers = edges.map((e, i) => `  server ${e.id} ${new URL(e.url).host} check inter 200 fall 1 rise 1`).join('\n');
+  if (sidRouting) {
+    const rules = edges.map((e) => {
+      const tag = e.records.find((r) => r.msg === 'edge started')?.tag;
+      if (!tag) throw new Error(`${e.id}: no tag in its "edge started" log line`);
+      return `  acl sid_${e.id} urlp(sid) -m beg ${tag}\n  use-server ${e.id} if sid_${e.id}`;
+    });
+    servers = `${rules.join('\n')}\n${servers}`;
+  }
   const cfgText = `global
-  maxconn 4096
+  maxconn ${maxconn}
 defaults
   mode http
   timeout connect 1s

@@ -609,6 +609,33 @@ TEST_F(BrokerTest, RefreshTokenRefusals) {
   EXPECT_EQ(out[0].verdict().error().code(), "MISSING_TOKEN");
 }
 
+// Found by scripts/soak: a closed socket's token-expiry deadline stayed queued until the token's
+// expiry, so the broker's memory grew with connection churn × token lifetime.
+TEST_F(BrokerTest, ClosedSessionsLeaveNoExpiryDeadlineBehind) {
+  const size_t before = broker_->pending_deadlines();
+  for (int i = 0; i < 50; ++i) connect("churn" + std::to_string(i), "/chat", "u1");
+  EXPECT_EQ(broker_->pending_deadlines(), before + 50);
+  for (int i = 0; i < 50; ++i) {
+    internal::EdgeToBroker msg;
+    msg.mutable_close()->set_socket_id("churn" + std::to_string(i));
+    msg.mutable_close()->set_reason("transport close");
+    broker_->on_edge_message(edge_, std::move(msg));
+  }
+  run();
+  EXPECT_EQ(broker_->session_count(), 0u);
+  EXPECT_EQ(broker_->pending_deadlines(), before);
+
+  // A refresh replaces the session's expiry instead of adding one; the edge going away drops it.
+  connect("s1", "/chat", "u1");
+  auto out = event("s1", "/chat", std::string(kRefreshTokenEvent),
+                   json::array({{{"token", token("u1", {{"team", "t1"}}, 7200)}}}).dump(), true, 1);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(broker_->pending_deadlines(), before + 1);
+  broker_->on_edge_closed(edge_);
+  run();
+  EXPECT_EQ(broker_->pending_deadlines(), before);
+}
+
 TEST_F(BrokerTest, ExpiredTokenDisconnects) {
   auto h = handler({{"/chat", "$disconnect"}});
   connect("s1", "/chat", "u1");
