@@ -353,13 +353,7 @@ eio::HandshakeInfo HttpConnection::handshake_info(std::string transport,
 
 void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, std::string> query) {
   auto& req = parser_->get();
-  ws::HandshakeRequest hr;
-  hr.method = req.method_string();
-  hr.http_version = req.version();
-  hr.upgrade = req[http::field::upgrade];
-  hr.connection = req[http::field::connection];
-  hr.version = req[http::field::sec_websocket_version];
-  hr.key = req[http::field::sec_websocket_key];
+  const ws::HandshakeRequest hr = websocket_handshake_request(req);
   auto accept = ws::check_handshake(hr);
   if (!accept.ok()) {
     ShardCounters::add(shard_->counters().bad_requests);

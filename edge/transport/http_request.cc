@@ -68,6 +68,17 @@ RequestTarget split_target(std::string_view target) {
           q == std::string_view::npos ? std::string_view() : target.substr(q + 1)};
 }
 
+ws::HandshakeRequest websocket_handshake_request(const HttpRequest& request) {
+  ws::HandshakeRequest hr;
+  hr.method = request.method_string();
+  hr.http_version = request.version();
+  hr.upgrade = request[http::field::upgrade];
+  hr.connection = request[http::field::connection];
+  hr.version = request[http::field::sec_websocket_version];
+  hr.key = request[http::field::sec_websocket_key];
+  return hr;
+}
+
 eio::StringPairs selected_headers(const HttpRequest& request) {
   eio::StringPairs out;
   for (std::string_view name : kSelectedHeaders) {

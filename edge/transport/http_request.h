@@ -13,6 +13,7 @@
 #include "edge/engineio/handshake.h"
 #include "edge/engineio/string_pairs.h"
 #include "edge/transport/cors.h"
+#include "edge/websocket/handshake.h"
 
 namespace herald::edge {
 
@@ -33,6 +34,9 @@ RequestTarget split_target(std::string_view target);
 // The request headers kept in HandshakeInfo for the layers above (auth, proxies, diagnostics),
 // by lower-case name, packed for the session's life.
 eio::StringPairs selected_headers(const HttpRequest& request);
+
+// The parts of an upgrade request the RFC 6455 handshake checks (views into `request`).
+ws::HandshakeRequest websocket_handshake_request(const HttpRequest& request);
 
 // What to do with a request to the Engine.IO endpoint, decided from the request alone.
 struct EngineRoute {

@@ -15,6 +15,7 @@
 #include "common/config/common_config.h"
 #include "common/config/config_reader.h"
 #include "edge/edge_config.h"
+#include "tests/fuzz/support/yaml_depth.h"
 
 namespace {
 
@@ -29,20 +30,6 @@ const char* lookup_env(const char* name) {
   return it == fake_env().end() ? nullptr : it->second.c_str();
 }
 
-// yaml-cpp 0.7 recurses once per nesting level with no depth guard, so inputs that nest deeper
-// than any real config are skipped rather than reported as a (third-party) stack overflow.
-bool too_deep(std::string_view text) {
-  int depth = 0;
-  int dashes = 0;
-  for (char c : text) {
-    if (c == '[' || c == '{') ++depth;
-    if (c == ']' || c == '}') --depth;
-    if (c == '-') ++dashes;
-    if (depth > 64) return true;
-  }
-  return dashes > 512;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -54,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     document = input.substr(0, split);
     extra = input.substr(split + 4);
   }
-  if (too_deep(document)) return 0;
+  if (herald::fuzz::yaml_too_deep(document)) return 0;
 
   herald::Result<herald::config::ConfigReader> reader =
       herald::config::ConfigReader::from_string(document, "fuzz.yaml");

@@ -8,29 +8,12 @@
 
 #include "broker/policy/decide.h"
 #include "broker/policy/policy.h"
-
-namespace {
-
-// yaml-cpp 0.7 recurses once per nesting level with no depth guard, so inputs that nest deeper
-// than any real config are skipped rather than reported as a (third-party) stack overflow.
-bool too_deep(std::string_view text) {
-  int depth = 0;
-  int dashes = 0;
-  for (char c : text) {
-    if (c == '[' || c == '{') ++depth;
-    if (c == ']' || c == '}') --depth;
-    if (c == '-') ++dashes;
-    if (depth > 64) return true;
-  }
-  return dashes > 512;
-}
-
-}  // namespace
+#include "tests/fuzz/support/yaml_depth.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 16 * 1024) return 0;
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  if (too_deep(text)) return 0;
+  if (herald::fuzz::yaml_too_deep(text)) return 0;
   herald::Result<herald::policy::PolicySet> set = herald::policy::parse_policy_document(text);
   if (!set.ok()) {
     if (set.status().message().empty()) std::abort();

@@ -179,13 +179,7 @@ bool handle(const Fixture& fixture, const Setup& setup, http::request_parser<htt
   }
   if (route.upgrade) {
     // HttpConnection::handle_upgrade: the RFC 6455 checks, then the 101 or a refusal.
-    herald::ws::HandshakeRequest hr;
-    hr.method = req.method_string();
-    hr.http_version = req.version();
-    hr.upgrade = req[http::field::upgrade];
-    hr.connection = req[http::field::connection];
-    hr.version = req[http::field::sec_websocket_version];
-    hr.key = req[http::field::sec_websocket_key];
+    const herald::ws::HandshakeRequest hr = herald::edge::websocket_handshake_request(req);
     auto accept = herald::ws::check_handshake(hr);
     if (accept.ok()) {
       if (*accept != herald::ws::compute_accept_key(hr.key)) std::abort();
