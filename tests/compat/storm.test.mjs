@@ -31,5 +31,10 @@ test('slow consumer in a busy room: cut at edge.outbound_queue_bytes, the other 
   assert.ok(r.ok, report(r));
   assert.ok(r.figures.membersGotAll);
   // Bounded: the edge grows by far less than what the room was sent (about 9 MiB to each of 6 clients).
-  assert.ok(r.figures.rssKb.max - r.figures.rssKb.before < 16 * 1024, JSON.stringify(r.figures.rssKb));
+  // Not under AddressSanitizer (scripts/sanitize sets ASAN_OPTIONS): its quarantine holds freed
+  // memory (256 MiB by default), so RSS there grows with everything sent; the release-build run of
+  // this same test (the compat stage of ./scripts/test) checks the bound.
+  if (!process.env.ASAN_OPTIONS) {
+    assert.ok(r.figures.rssKb.max - r.figures.rssKb.before < 16 * 1024, JSON.stringify(r.figures.rssKb));
+  }
 });
