@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -164,8 +165,10 @@ class Broker : public std::enable_shared_from_this<Broker> {
   enum class DeadlineKind { kTokenExpiry, kGrace, kEmit, kCall };
   struct Deadline {
     DeadlineKind kind;
-    std::string socket_id;  // kTokenExpiry, kGrace
-    uint64_t id = 0;        // kEmit: request id; kCall: call id
+    // kTokenExpiry, kGrace: views the session's own id. A session cancels its deadlines before
+    // it is erased (remove_session), so the view never outlives it; no id copy per socket.
+    std::string_view socket_id;
+    uint64_t id = 0;  // kEmit: request id; kCall: call id
   };
   using DeadlineMap = std::multimap<int64_t, Deadline>;
 
