@@ -402,8 +402,8 @@ void Broker::remove_session(const std::string& socket_id, const std::string& rea
   if (it == sessions_.end()) return;
   notify_lifecycle(it->second, kDisconnectRoute, "", reason);
   announce(it->second, it->second.rooms, false);
-  cancel_deadline(&it->second.expiry_deadline);
-  cancel_deadline(&it->second.grace_deadline);
+  cancel_deadline(&it->second.expiry_deadline, &it->second.has_expiry_deadline);
+  cancel_deadline(&it->second.grace_deadline, &it->second.has_grace_deadline);
   sessions_.erase(it);
   counters_.sessions_closed.fetch_add(1, std::memory_order_relaxed);
   counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
@@ -419,11 +419,13 @@ void Broker::remove_session(const std::string& socket_id, const std::string& rea
 }
 
 void Broker::schedule_expiry(Session& session) {
-  cancel_deadline(&session.expiry_deadline);  // a refresh replaces the previous expiry
-  cancel_deadline(&session.grace_deadline);
+  // A refresh replaces the previous expiry.
+  cancel_deadline(&session.expiry_deadline, &session.has_expiry_deadline);
+  cancel_deadline(&session.grace_deadline, &session.has_grace_deadline);
   if (session.token_expires_at_ms <= 0) return;
   session.expiry_deadline = schedule(session.token_expires_at_ms,
                                      Deadline{DeadlineKind::kTokenExpiry, session.socket_id, 0});
+  session.has_expiry_deadline = true;
 }
 
 void Broker::announce(const Session& session, const std::vector<std::string>& rooms, bool joined) {
@@ -1112,10 +1114,11 @@ Broker::DeadlineMap::iterator Broker::schedule(int64_t at_ms, Deadline deadline)
   return it;
 }
 
-void Broker::cancel_deadline(std::optional<DeadlineMap::iterator>* it) {
-  if (!it->has_value()) return;
-  deadlines_.erase(**it);
-  it->reset();
+void Broker::cancel_deadline(DeadlineMap::iterator* it, bool* set) {
+  if (!*set) return;
+  deadlines_.erase(*it);
+  *it = DeadlineMap::iterator{};
+  *set = false;
 }
 
 void Broker::arm_timer() {
@@ -1153,7 +1156,7 @@ void Broker::fire(const Deadline& deadline, int64_t now) {
       auto it = sessions_.find(deadline.socket_id);
       if (it == sessions_.end()) return;
       Session& session = it->second;
-      session.expiry_deadline.reset();  // tick() erased it
+      session.has_expiry_deadline = false;  // tick() erased it
       // Stale entry: the token was refreshed to a later expiry.
       if (session.token_expires_at_ms <= 0 || session.token_expires_at_ms > now) return;
       if (options_.on_expiry == OnExpiry::kDisconnect || options_.grace_s == 0) {
@@ -1173,13 +1176,14 @@ void Broker::fire(const Deadline& deadline, int64_t now) {
       session.conn->send(std::move(out));
       session.grace_deadline =
           schedule(session.disconnect_at_ms, Deadline{DeadlineKind::kGrace, session.socket_id, 0});
+      session.has_grace_deadline = true;
       return;
     }
     case DeadlineKind::kGrace: {
       auto it = sessions_.find(deadline.socket_id);
       if (it == sessions_.end()) return;
       Session& session = it->second;
-      session.grace_deadline.reset();  // tick() erased it
+      session.has_grace_deadline = false;  // tick() erased it
       if (session.disconnect_at_ms == 0 || session.disconnect_at_ms > now) return;  // refreshed
       HLOG_DEBUG(kLog, "token grace over: disconnecting", {{"socket", session.socket_id}});
       disconnect_session(session, "token expired");

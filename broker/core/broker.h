@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -164,8 +165,10 @@ class Broker : public std::enable_shared_from_this<Broker> {
   enum class DeadlineKind { kTokenExpiry, kGrace, kEmit, kCall };
   struct Deadline {
     DeadlineKind kind;
-    std::string socket_id;  // kTokenExpiry, kGrace
-    uint64_t id = 0;        // kEmit: request id; kCall: call id
+    // kTokenExpiry, kGrace: views the session's own id. A session cancels its deadlines before
+    // it is erased (remove_session), so the view never outlives it; no id copy per socket.
+    std::string_view socket_id;
+    uint64_t id = 0;  // kEmit: request id; kCall: call id
   };
   using DeadlineMap = std::multimap<int64_t, Deadline>;
 
@@ -177,6 +180,10 @@ class Broker : public std::enable_shared_from_this<Broker> {
     const policy::NamespacePolicy* policy = nullptr;
     policy::NamespaceMatch match;
     bool anonymous = true;
+    // Whether expiry_deadline / grace_deadline below are set (kept here, next to `anonymous`:
+    // two std::optional<iterator> cost 16 bytes of padding per session).
+    bool has_expiry_deadline = false;
+    bool has_grace_deadline = false;
     std::string user_id;
     // The verified claims as compact JSON ("{}" when anonymous), as handlers get them. Events
     // parse them again only when the namespace's templates read claims (events_use_claims):
@@ -189,8 +196,8 @@ class Broker : public std::enable_shared_from_this<Broker> {
     // Its pending kTokenExpiry / kGrace deadlines, erased with the session: a closed socket's
     // expiry would otherwise wait in deadlines_ for the token's lifetime, so memory grew with
     // connection churn × token lifetime.
-    std::optional<DeadlineMap::iterator> expiry_deadline;
-    std::optional<DeadlineMap::iterator> grace_deadline;
+    DeadlineMap::iterator expiry_deadline{};
+    DeadlineMap::iterator grace_deadline{};
   };
 
   struct PendingEmit {
@@ -307,7 +314,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
 
   // Deadlines.
   DeadlineMap::iterator schedule(int64_t at_ms, Deadline deadline);
-  void cancel_deadline(std::optional<DeadlineMap::iterator>* it);  // erases it, if any
+  void cancel_deadline(DeadlineMap::iterator* it, bool* set);  // erases it, if set
   void arm_timer();
   void fire(const Deadline& deadline, int64_t now);
 

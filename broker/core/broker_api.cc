@@ -23,7 +23,7 @@ void fill_socket_info(const PresenceSocket& s, v1::SocketInfo* out) {
   out->set_socket_id(s.socket_id);
   out->set_ns(s.ns);
   out->set_user_id(s.user_id);
-  out->set_edge_id(s.edge_id);
+  out->set_edge_id(std::string(s.edge_id));
   for (const std::string& room : s.rooms) out->add_rooms(room);
 }
 
@@ -48,7 +48,7 @@ std::shared_ptr<EdgeConnection> Broker::route_for_socket(const std::string& sock
   if (auto it = sessions_.find(socket_id); it != sessions_.end()) return it->second.conn;
   const PresenceSocket* s = presence_->registry().find_socket(socket_id);
   if (s == nullptr) return nullptr;
-  auto edge = edges_.find(s->edge_id);
+  auto edge = edges_.find(std::string(s->edge_id));
   return edge == edges_.end() ? nullptr : edge->second.lock();
 }
 

@@ -22,6 +22,7 @@ PresenceRegistry::EdgeState& PresenceRegistry::edge_state(const std::string& edg
   EdgeState& edge = it->second;
   *fresh = inserted;
   if (inserted) {
+    edge.id = it->first;
     edge.boot_id = boot_id;
   } else if (edge.boot_id != boot_id) {
     // The edge restarted: whatever it had before is gone.
@@ -56,7 +57,7 @@ bool PresenceRegistry::apply(const internal::PresenceDelta& delta, int64_t now_m
   EdgeState& edge = edge_state(delta.edge_id(), delta.boot_id(), now_ms, &fresh);
   if (delta.snapshot()) {
     clear_edge_sockets(edge);
-    for (const auto& change : delta.changes()) apply_change(delta.edge_id(), edge, change);
+    for (const auto& change : delta.changes()) apply_change(edge, change);
     edge.last_seq = delta.seq();
     edge.synced = true;
     edge.snapshot_requested_ms = INT64_MIN;
@@ -77,7 +78,7 @@ bool PresenceRegistry::apply(const internal::PresenceDelta& delta, int64_t now_m
     mark_unsynced(edge);
     return want_snapshot(edge, now_ms);
   }
-  for (const auto& change : delta.changes()) apply_change(delta.edge_id(), edge, change);
+  for (const auto& change : delta.changes()) apply_change(edge, change);
   edge.last_seq = delta.seq();
   return false;
 }
@@ -138,11 +139,10 @@ void PresenceRegistry::clear_edge_sockets(EdgeState& edge) {
   while (!edge.sockets.empty()) remove_entry(*edge.sockets.back());
 }
 
-void PresenceRegistry::apply_change(const std::string& edge_id, EdgeState& edge,
-                                    const internal::PresenceChange& change) {
+void PresenceRegistry::apply_change(EdgeState& edge, const internal::PresenceChange& change) {
   switch (change.op()) {
     case internal::PresenceChange::OP_CONNECT:
-      add_socket(edge_id, edge, change);
+      add_socket(edge, change);
       break;
     case internal::PresenceChange::OP_DISCONNECT:
       remove_socket(change.socket_id());
@@ -158,8 +158,7 @@ void PresenceRegistry::apply_change(const std::string& edge_id, EdgeState& edge,
   }
 }
 
-void PresenceRegistry::add_socket(const std::string& edge_id, EdgeState& edge,
-                                  const internal::PresenceChange& c) {
+void PresenceRegistry::add_socket(EdgeState& edge, const internal::PresenceChange& c) {
   if (c.socket_id().empty()) return;
   // Reconnected under the same id (or moved edges): start over.
   remove_socket(c.socket_id());
@@ -171,7 +170,7 @@ void PresenceRegistry::add_socket(const std::string& edge_id, EdgeState& edge,
   Entry& s = sockets_.insert(std::move(node)).position->second;
   s.ns = c.ns().empty() ? "/" : c.ns();
   s.user_id = c.user_id();
-  s.edge_id = edge_id;
+  s.edge_id = edge.id;
   s.edge = &edge;
   s.edge_pos = static_cast<uint32_t>(edge.sockets.size());
   edge.sockets.push_back(&s);

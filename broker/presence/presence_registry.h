@@ -18,8 +18,8 @@ namespace herald::broker {
 struct PresenceSocket {
   std::string socket_id;
   std::string ns;
-  std::string user_id;  // "" for anonymous sockets
-  std::string edge_id;
+  std::string user_id;             // "" for anonymous sockets
+  std::string_view edge_id;        // views its edge's key in the registry (entries go before it)
   std::vector<std::string> rooms;  // in join order, without duplicates
 };
 
@@ -101,6 +101,7 @@ class PresenceRegistry {
   using Members = std::vector<Entry*>;
 
   struct EdgeState {
+    std::string_view id;  // views its key in edges_
     uint64_t boot_id = 0;
     uint64_t last_seq = 0;
     bool synced = false;
@@ -114,9 +115,8 @@ class PresenceRegistry {
   bool want_snapshot(EdgeState& edge, int64_t now_ms);
   void mark_unsynced(EdgeState& edge);
   void clear_edge_sockets(EdgeState& edge);
-  void apply_change(const std::string& edge_id, EdgeState& edge,
-                    const internal::PresenceChange& change);
-  void add_socket(const std::string& edge_id, EdgeState& edge, const internal::PresenceChange& c);
+  void apply_change(EdgeState& edge, const internal::PresenceChange& change);
+  void add_socket(EdgeState& edge, const internal::PresenceChange& c);
   void remove_socket(const std::string& socket_id);
   void remove_entry(Entry& entry);
   void join(const std::string& socket_id, const std::string& room);

@@ -146,10 +146,10 @@ void ShardAdapter::record(internal::PresenceChange::Op op, const LocalSocket& so
   owner_.record(shard_, std::move(change));
 }
 
-void ShardAdapter::on_room_created(const std::string& ns, const std::string& room) {
+void ShardAdapter::on_room_created(std::string_view ns, std::string_view room) {
   owner_.retain(shard_, DeliveryScope::kRoom, ns, room);
 }
-void ShardAdapter::on_room_deleted(const std::string& ns, const std::string& room) {
+void ShardAdapter::on_room_deleted(std::string_view ns, std::string_view room) {
   owner_.release(shard_, DeliveryScope::kRoom, ns, room);
 }
 void ShardAdapter::on_namespace_created(const std::string& ns) {
@@ -317,8 +317,8 @@ Result<eio::SharedMessage> BusAdapter::encode_delivery(const internal::Delivery&
   return eio::SharedMessage(std::move(message));
 }
 
-void BusAdapter::retain(uint32_t shard, DeliveryScope scope, const std::string& ns,
-                        const std::string& room) {
+void BusAdapter::retain(uint32_t shard, DeliveryScope scope, std::string_view ns,
+                        std::string_view room) {
   if (options_.local_bus) return;  // the wildcards cover it
   std::string subject = scope == DeliveryScope::kRoom ? subjects_.room(ns, room) : subjects_.ns(ns);
   std::lock_guard lock(interest_mu_);
@@ -335,8 +335,8 @@ void BusAdapter::retain(uint32_t shard, DeliveryScope scope, const std::string& 
   if (interest->total++ == 0 && !stopped_) subscribe_interest(subject, interest);
 }
 
-void BusAdapter::release(uint32_t shard, DeliveryScope scope, const std::string& ns,
-                         const std::string& room) {
+void BusAdapter::release(uint32_t shard, DeliveryScope scope, std::string_view ns,
+                         std::string_view room) {
   if (options_.local_bus) return;
   std::string subject = scope == DeliveryScope::kRoom ? subjects_.room(ns, room) : subjects_.ns(ns);
   std::lock_guard lock(interest_mu_);

@@ -82,8 +82,8 @@ class ShardAdapter final : private RoomObserver {
   void collect_snapshot(std::vector<internal::PresenceChange>& out) const;
 
  private:
-  void on_room_created(const std::string& ns, const std::string& room) override;
-  void on_room_deleted(const std::string& ns, const std::string& room) override;
+  void on_room_created(std::string_view ns, std::string_view room) override;
+  void on_room_deleted(std::string_view ns, std::string_view room) override;
   void on_namespace_created(const std::string& ns) override;
   void on_namespace_deleted(const std::string& ns) override;
   void record(internal::PresenceChange::Op op, const LocalSocket& socket, std::string_view room);
@@ -156,8 +156,8 @@ class BusAdapter : public std::enable_shared_from_this<BusAdapter> {
   BusAdapter(bus::Bus& bus, BusAdapterOptions options,
              std::vector<boost::asio::io_context*> shards);
 
-  void retain(uint32_t shard, DeliveryScope scope, const std::string& ns, const std::string& room);
-  void release(uint32_t shard, DeliveryScope scope, const std::string& ns, const std::string& room);
+  void retain(uint32_t shard, DeliveryScope scope, std::string_view ns, std::string_view room);
+  void release(uint32_t shard, DeliveryScope scope, std::string_view ns, std::string_view room);
   void subscribe_interest(const std::string& subject, const std::shared_ptr<Interest>& interest);
   // local_bus: the wildcard subscriptions for every room and namespace subject.
   void subscribe_wildcards();

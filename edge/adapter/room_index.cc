@@ -73,10 +73,10 @@ RoomIndex::JoinResult RoomIndex::join(LocalSocket& socket, std::string_view room
   std::string key = room_key(socket.ns(), room);
   auto it = rooms_.find(key);
   if (it == rooms_.end()) {
-    auto entry = std::make_unique<RoomMembers>();
-    entry->ns = socket.ns();
-    entry->room = std::string(room);
-    it = rooms_.emplace(std::move(key), std::move(entry)).first;
+    it = rooms_.emplace(std::move(key), std::make_unique<RoomMembers>()).first;
+    const std::string_view stored = it->first;
+    it->second->ns = stored.substr(sizeof(uint32_t), socket.ns().size());
+    it->second->room = stored.substr(sizeof(uint32_t) + socket.ns().size());
     if (observer_ != nullptr) observer_->on_room_created(it->second->ns, it->second->room);
   }
   RoomMembers* entry = it->second.get();
@@ -113,7 +113,7 @@ void RoomIndex::leave_at(LocalSocket& socket, size_t membership_index) {
   socket.rooms_.pop_back();
   if (entry->members.empty()) {
     if (observer_ != nullptr) observer_->on_room_deleted(entry->ns, entry->room);
-    rooms_.erase(room_key(entry->ns, entry->room));
+    rooms_.erase(room_key(entry->ns, entry->room));  // a new key string: entry's views die here
   }
 }
 

@@ -48,8 +48,9 @@ class LocalSocket {
 };
 
 struct RoomMembers {
-  std::string ns;
-  std::string room;
+  // View the room's key in RoomIndex::rooms_ (node keys never move): no second copy of the names.
+  std::string_view ns;
+  std::string_view room;
   std::vector<LocalSocket*> members;
 };
 
@@ -63,8 +64,8 @@ struct NamespaceMembers {
 class RoomObserver {
  public:
   virtual ~RoomObserver() = default;
-  virtual void on_room_created(const std::string& ns, const std::string& room) = 0;
-  virtual void on_room_deleted(const std::string& ns, const std::string& room) = 0;
+  virtual void on_room_created(std::string_view ns, std::string_view room) = 0;
+  virtual void on_room_deleted(std::string_view ns, std::string_view room) = 0;
   virtual void on_namespace_created(const std::string& ns) = 0;
   virtual void on_namespace_deleted(const std::string& ns) = 0;
 };

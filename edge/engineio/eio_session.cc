@@ -18,12 +18,25 @@ using std::chrono::milliseconds;
 
 EioSession::EioSession(Shard& shard, std::string id, eio::HandshakeInfo handshake,
                        TransportKind transport)
-    : shard_(shard), id_(std::move(id)), handshake_(std::move(handshake)), transport_(transport) {}
+    : shard_(shard), id_(std::move(id)), handshake_(std::move(handshake)), transport_(transport) {
+  if (transport == TransportKind::kPolling) polling_ = std::make_unique<PollState>();
+}
 
 EioSession::~EioSession() {
-  if (poll_) poll_->release_poll(0);
-  if (probe_) probe_->detach();
+  if (PollResponder* held = held_poll()) held->release_poll(0);
+  if (WebSocketConnection* probe = this->probe()) probe->detach();
   if (ws_) ws_->detach();
+}
+
+EioSession::PollState& EioSession::polling() {
+  if (!polling_) polling_ = std::make_unique<PollState>();
+  return *polling_;
+}
+
+void EioSession::clear_poll_queue() {
+  if (!polling_) return;
+  std::vector<OutItem>().swap(polling_->queue);
+  polling_->queue_bytes = 0;
 }
 
 uint32_t EioSession::shard() const {
@@ -81,27 +94,28 @@ void EioSession::enqueue(OutItem&& item) {
   if (transport_ == TransportKind::kWebSocket) {
     if (ws_) ws_->enqueue(std::move(item));
   } else {
-    poll_queue_bytes_ += item.payload_bytes();
-    poll_queue_.push_back(std::move(item));
+    PollState& p = polling();
+    p.queue_bytes += item.payload_bytes();
+    p.queue.push_back(std::move(item));
   }
   if (!flush_scheduled) shard_.schedule_flush(shared_from_this());
 }
 
 std::size_t EioSession::queued_bytes() const {
   if (transport_ == TransportKind::kWebSocket) return ws_ ? ws_->queued_bytes() : 0;
-  return poll_queue_bytes_;
+  return polling_ ? polling_->queue_bytes : 0;
 }
 
 bool EioSession::writable() const {
   if (transport_ == TransportKind::kWebSocket) return ws_ && ws_->idle();
-  return poll_ != nullptr && poll_queue_.empty();
+  return held_poll() != nullptr && polling_->queue.empty();
 }
 
 void EioSession::flush() {
   if (state_ == State::kClosed) return;
   if (transport_ == TransportKind::kWebSocket) {
     if (ws_) ws_->flush();
-  } else if (poll_ && !poll_queue_.empty()) {
+  } else if (held_poll() != nullptr && !polling_->queue.empty()) {
     respond_poll();
   }
 }
@@ -110,11 +124,12 @@ void EioSession::respond_poll() {
   // Like engine.io-client's batching, one response carries at most maxPayload bytes (at least
   // one packet); the rest waits for the next GET.
   const std::size_t limit = shard_.config().max_payload;
+  PollState& p = polling();
   std::string body;
   std::size_t taken = 0;
   bool close_sent = false;
-  for (; taken < poll_queue_.size(); ++taken) {
-    const OutItem& item = poll_queue_[taken];
+  for (; taken < p.queue.size(); ++taken) {
+    const OutItem& item = p.queue[taken];
     // Like engine.io's close-after-drain, the close packet travels alone in the next response:
     // socket.io-client handles decoded packets on the next tick, so a DISCONNECT sharing a
     // payload with the close packet would be overtaken by "transport close".
@@ -136,15 +151,15 @@ void EioSession::respond_poll() {
       body.resize(before);
       break;
     }
-    poll_queue_bytes_ -= item.payload_bytes();
+    p.queue_bytes -= item.payload_bytes();
     if (item.is_close_packet()) close_sent = true;
   }
-  if (taken == poll_queue_.size()) {
-    std::vector<OutItem>().swap(poll_queue_);
+  if (taken == p.queue.size()) {
+    std::vector<OutItem>().swap(p.queue);
   } else {
-    poll_queue_.erase(poll_queue_.begin(), poll_queue_.begin() + static_cast<long>(taken));
+    p.queue.erase(p.queue.begin(), p.queue.begin() + static_cast<long>(taken));
   }
-  auto connection = std::move(poll_);
+  auto connection = std::move(p.held);
   connection->respond_poll(std::move(body));
   if (close_sent && state_ == State::kClosing) {
     state_ = State::kClosed;
@@ -154,18 +169,19 @@ void EioSession::respond_poll() {
 }
 
 void EioSession::answer_poll(std::string body) {
-  auto connection = std::move(poll_);
+  auto connection = std::move(polling().held);
   connection->respond_poll(std::move(body));
 }
 
 bool EioSession::on_poll(const std::shared_ptr<PollResponder>& connection) {
-  if (poll_) {
+  PollState& p = polling();
+  if (p.held) {
     // "overlap from client": engine.io closes the session; the first GET gets the close packet.
     fail("transport error");
     return false;
   }
-  poll_ = connection;
-  if (!poll_queue_.empty()) {
+  p.held = connection;
+  if (!p.queue.empty()) {
     respond_poll();
   } else if (upgrading_) {
     // Force the polling cycle so the client can pause polling and send the upgrade packet.
@@ -175,8 +191,8 @@ bool EioSession::on_poll(const std::shared_ptr<PollResponder>& connection) {
 }
 
 void EioSession::on_poll_aborted(PollResponder& connection) {
-  if (poll_.get() != &connection) return;
-  poll_.reset();
+  if (held_poll() != &connection) return;
+  polling_->held.reset();
   // "poll connection closed prematurely"
   fail("transport error");
 }
@@ -269,8 +285,7 @@ void EioSession::on_timer() {
   if (state_ == State::kClosing) {
     // The close packet was never fetched.
     state_ = State::kClosed;
-    std::vector<OutItem>().swap(poll_queue_);
-    poll_queue_bytes_ = 0;
+    clear_poll_queue();
     finalize(close_reason_);
     return;
   }
@@ -314,11 +329,12 @@ void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
   // the session until then, bounded by a timeout.
   state_ = State::kClosing;
   heartbeat_ = Heartbeat::kClosing;
-  poll_queue_bytes_ += 1;
-  poll_queue_.push_back(OutItem::packet("1"));
+  PollState& p = polling();
+  p.queue_bytes += 1;
+  p.queue.push_back(OutItem::packet("1"));
   const EdgeConfig& cfg = shard_.config();
   shard_.wheel().schedule(*this, milliseconds(cfg.ping_interval_ms + cfg.ping_timeout_ms));
-  if (poll_) respond_poll();
+  if (p.held) respond_poll();
 }
 
 void EioSession::fail(std::string_view reason) {
@@ -337,12 +353,11 @@ void EioSession::fail(std::string_view reason) {
     ws_.reset();
     ShardCounters::sub(shard_.counters().websocket_sessions);
   }
-  if (poll_) {
+  if (held_poll() != nullptr) {
     // engine.io answers a held GET with a close packet, or a noop when the client closed.
     answer_poll(reason == "transport close" ? "6" : "1");
   }
-  std::vector<OutItem>().swap(poll_queue_);
-  poll_queue_bytes_ = 0;
+  clear_poll_queue();
   finalize(final_reason);
 }
 
@@ -358,9 +373,8 @@ void EioSession::shutdown_now() {
     ws_.reset();
     ShardCounters::sub(shard_.counters().websocket_sessions);
   }
-  if (poll_) answer_poll("1");
-  std::vector<OutItem>().swap(poll_queue_);
-  poll_queue_bytes_ = 0;
+  if (held_poll() != nullptr) answer_poll("1");
+  clear_poll_queue();
   finalize("server shutting down", /*now=*/true);
 }
 
@@ -382,20 +396,20 @@ void EioSession::finalize(std::string_view reason, bool now) {
 }
 
 void EioSession::begin_upgrade(const std::shared_ptr<WebSocketConnection>& probe) {
-  probe_ = probe;
-  probe_->attach(this, WebSocketConnection::Role::kProbe);
-  probe_->set_deadline(milliseconds(shard_.config().upgrade_timeout_ms));
+  polling().probe = probe;
+  probe->attach(this, WebSocketConnection::Role::kProbe);
+  probe->set_deadline(milliseconds(shard_.config().upgrade_timeout_ms));
 }
 
 void EioSession::on_probe_text(WebSocketConnection& probe, std::string_view packet) {
-  if (&probe != probe_.get()) return;
+  if (&probe != this->probe()) return;
   auto self = shared_from_this();
   if (packet == "2probe") {
     probe.enqueue(OutItem::packet("3probe"));
     probe.flush();
     upgrading_ = true;
-    if (poll_) {
-      if (poll_queue_.empty()) {
+    if (held_poll() != nullptr) {
+      if (polling_->queue.empty()) {
         answer_poll("6");
       } else {
         respond_poll();
@@ -409,7 +423,8 @@ void EioSession::on_probe_text(WebSocketConnection& probe, std::string_view pack
 }
 
 void EioSession::finish_upgrade() {
-  auto ws = std::move(probe_);
+  PollState& p = polling();
+  auto ws = std::move(p.probe);
   ws->clear_deadline();
   upgrading_ = false;
   upgraded_ = true;
@@ -419,23 +434,22 @@ void EioSession::finish_upgrade() {
   ShardCounters::add(shard_.counters().websocket_sessions);
   ShardCounters::add(shard_.counters().upgrades);
   // A GET still held (the client should have paused polling) ends with a noop, never on ws.
-  if (poll_) answer_poll("6");
-  ws_->enqueue_all(poll_queue_);
-  std::vector<OutItem>().swap(poll_queue_);
-  poll_queue_bytes_ = 0;
+  if (p.held) answer_poll("6");
+  ws_->enqueue_all(p.queue);
+  clear_poll_queue();
   ws_->flush();
 }
 
 void EioSession::cancel_upgrade() {
   upgrading_ = false;
-  if (!probe_) return;
-  auto probe = std::move(probe_);
+  if (probe() == nullptr) return;
+  auto probe = std::move(polling_->probe);
   probe->close(static_cast<uint16_t>(ws::CloseCode::kNoStatus), {}, /*discard=*/true);
 }
 
 void EioSession::on_probe_closed(WebSocketConnection& probe) {
-  if (&probe != probe_.get()) return;
-  probe_.reset();
+  if (&probe != this->probe()) return;
+  polling_->probe.reset();
   upgrading_ = false;
 }
 

@@ -57,7 +57,7 @@ class EioSession final : public eio::Session,
   bool is_closed() const { return state_ == State::kClosed; }
   TransportKind transport_kind() const { return transport_; }
   // Upgrade in progress or done: a new websocket for this session is refused.
-  bool upgrade_refused() const { return probe_ != nullptr || upgraded_; }
+  bool upgrade_refused() const { return (polling_ && polling_->probe) || upgraded_; }
 
   // --- from the transports -------------------------------------------------------------------
   // A text packet (type digit + data) or a binary message from the active transport.
@@ -118,16 +118,27 @@ class EioSession final : public eio::Session,
   // Removes the session from its shard and runs on_close(reason) once (posted unless `now`).
   void finalize(std::string_view reason, bool now = false);
 
+  // What only a polling session needs (a websocket session queues in its connection and is
+  // never upgraded): behind a pointer, so that idle websocket sessions do not carry it.
+  struct PollState {
+    std::vector<eio::OutItem> queue;
+    std::size_t queue_bytes = 0;
+    std::shared_ptr<PollResponder> held;         // the held GET
+    std::shared_ptr<WebSocketConnection> probe;  // a websocket being upgraded to
+  };
+  PollState& polling();
+  // Held GET / upgrade probe, null when there is none (or the session never polled).
+  PollResponder* held_poll() const { return polling_ ? polling_->held.get() : nullptr; }
+  WebSocketConnection* probe() const { return polling_ ? polling_->probe.get() : nullptr; }
+  void clear_poll_queue();
+
   Shard& shard_;
   std::string id_;
   eio::HandshakeInfo handshake_;
   std::unique_ptr<eio::SessionHandler> handler_;
-  std::vector<eio::OutItem> poll_queue_;  // polling only; the websocket queues in its connection
-  std::size_t poll_queue_bytes_ = 0;
-  std::shared_ptr<PollResponder> poll_;         // the held GET
-  std::shared_ptr<WebSocketConnection> ws_;     // the websocket transport
-  std::shared_ptr<WebSocketConnection> probe_;  // a websocket being upgraded to
-  std::string close_reason_;                    // set by close() while the close packet waits
+  std::unique_ptr<PollState> polling_;       // polling sessions (kept after an upgrade)
+  std::shared_ptr<WebSocketConnection> ws_;  // the websocket transport
+  std::string close_reason_;                 // set by close() while the close packet waits
   TransportKind transport_;
   State state_ = State::kOpen;
   Heartbeat heartbeat_ = Heartbeat::kWaitInterval;

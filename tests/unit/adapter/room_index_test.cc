@@ -19,11 +19,11 @@ using JoinResult = RoomIndex::JoinResult;
 
 class RecordingObserver final : public RoomObserver {
  public:
-  void on_room_created(const std::string& ns, const std::string& room) override {
-    events.push_back("+room " + ns + " " + room);
+  void on_room_created(std::string_view ns, std::string_view room) override {
+    events.push_back("+room " + std::string(ns) + " " + std::string(room));
   }
-  void on_room_deleted(const std::string& ns, const std::string& room) override {
-    events.push_back("-room " + ns + " " + room);
+  void on_room_deleted(std::string_view ns, std::string_view room) override {
+    events.push_back("-room " + std::string(ns) + " " + std::string(room));
   }
   void on_namespace_created(const std::string& ns) override { events.push_back("+ns " + ns); }
   void on_namespace_deleted(const std::string& ns) override { events.push_back("-ns " + ns); }
