@@ -303,6 +303,10 @@ class Broker : public std::enable_shared_from_this<Broker> {
     counters_.api_refused.fetch_add(1, std::memory_order_relaxed);
     done(std::move(status), Response());
   }
+  // PushToUser / Broadcast: completes `delivery` with the request's event, arguments,
+  // attachments and volatile flag, publishes it and counts it (defined in broker_api.cc).
+  template <typename Request>
+  void publish_api_emit(internal::Delivery delivery, Request& req, std::string args);
   // Sends an EmitToSocket to the edge holding the socket; false when no route is known.
   bool send_to_socket(const std::string& socket_id, internal::BrokerToEdge message);
   std::shared_ptr<EdgeConnection> route_for_socket(const std::string& socket_id) const;

@@ -100,6 +100,16 @@ Result<std::vector<std::string>> Broker::resolve_target(const std::string& ns,
   }
 }
 
+template <typename Request>
+void Broker::publish_api_emit(internal::Delivery delivery, Request& req, std::string args) {
+  delivery.set_event(req.event());
+  delivery.set_args_json(std::move(args));
+  for (std::string& a : *req.mutable_attachments()) delivery.add_attachments(std::move(a));
+  delivery.set_volatile_(req.volatile_());
+  fanout_.publish(std::move(delivery));
+  counters_.api_emits.fetch_add(1, std::memory_order_relaxed);
+}
+
 void Broker::push_to_user(v1::PushToUserRequest req, Done<v1::PushToUserResponse> done) {
   post([req = std::move(req), done = std::move(done)](Broker& self) mutable {
     std::string ns = req.ns();
@@ -119,12 +129,7 @@ void Broker::push_to_user(v1::PushToUserRequest req, Done<v1::PushToUserResponse
     internal::Delivery delivery;
     delivery.set_ns(ns);
     delivery.add_rooms(room);
-    delivery.set_event(req.event());
-    delivery.set_args_json(std::move(args));
-    for (std::string& a : *req.mutable_attachments()) delivery.add_attachments(std::move(a));
-    delivery.set_volatile_(req.volatile_());
-    self.fanout_.publish(std::move(delivery));
-    self.counters_.api_emits.fetch_add(1, std::memory_order_relaxed);
+    self.publish_api_emit(std::move(delivery), req, std::move(args));
     done(Status::ok_status(), std::move(response));
   });
 }
@@ -161,12 +166,7 @@ void Broker::broadcast(v1::BroadcastRequest req, Done<v1::BroadcastResponse> don
     for (std::string& room : unique_rooms) delivery.add_rooms(std::move(room));
     for (std::string& room : except_rooms) delivery.add_except_rooms(std::move(room));
     for (std::string& id : except_sockets) delivery.add_except_socket_ids(std::move(id));
-    delivery.set_event(req.event());
-    delivery.set_args_json(std::move(args));
-    for (std::string& a : *req.mutable_attachments()) delivery.add_attachments(std::move(a));
-    delivery.set_volatile_(req.volatile_());
-    self.fanout_.publish(std::move(delivery));
-    self.counters_.api_emits.fetch_add(1, std::memory_order_relaxed);
+    self.publish_api_emit(std::move(delivery), req, std::move(args));
     done(Status::ok_status(), std::move(response));
   });
 }

@@ -81,16 +81,25 @@ class Scanner {
     for (;;) {
       skip_space();
       if (!value(depth + 1)) return false;
-      skip_space();
-      if (p_ == end_) return fail(JsonScanError::kSyntax);
-      if (*p_ == ',') {
-        ++p_;
-        continue;
-      }
-      if (*p_ != ']') return fail(JsonScanError::kSyntax);
+      bool more = false;
+      if (!after_member(']', &more)) return false;
+      if (!more) return true;
+    }
+  }
+
+  // After an array element or object member: ',' (another follows, `*more`) or `close`.
+  bool after_member(char close, bool* more) {
+    skip_space();
+    if (p_ == end_) return fail(JsonScanError::kSyntax);
+    if (*p_ == ',') {
       ++p_;
+      *more = true;
       return true;
     }
+    if (*p_ != close) return fail(JsonScanError::kSyntax);
+    ++p_;
+    *more = false;
+    return true;
   }
 
   bool object(int depth) {
@@ -128,15 +137,9 @@ class Scanner {
         if (key == Key::kNum) num_valid = false;
         if (!value(depth + 1)) return false;
       }
-      skip_space();
-      if (p_ == end_) return fail(JsonScanError::kSyntax);
-      if (*p_ == ',') {
-        ++p_;
-        continue;
-      }
-      if (*p_ != '}') return fail(JsonScanError::kSyntax);
-      ++p_;
-      break;
+      bool more = false;
+      if (!after_member('}', &more)) return false;
+      if (!more) break;
     }
     if (placeholder) {
       // Reported once the whole text is known to be JSON: a syntax error comes first.
