@@ -337,6 +337,28 @@ TEST_F(EioServerTest, WebSocketHandshakeMessagesAndBinary) {
   EXPECT_EQ(server_->stats().websocket_sessions, 1u);
 }
 
+// The 101 leaves in the same write as the open packet; a broken frame sent right behind the
+// upgrade request is answered after both, with a protocol-error close, never before the 101.
+TEST_F(EioServerTest, FramesBehindTheUpgradeRequestAreAnsweredAfterThe101) {
+  start();
+  WsClient ws(port_);
+  std::string unmasked;  // a client frame without a mask: RFC 6455 §5.1 protocol error
+  ws::encode_frame(unmasked, ws::Opcode::kText, "4hi");
+  auto reply = ws.connect("/socket.io/?EIO=4&transport=websocket", {}, unmasked);
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->status, 101);
+  auto open = ws.read();
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->opcode, ws::Opcode::kText);
+  EXPECT_EQ(open->payload.substr(0, 9), "0{\"sid\":\"");
+  auto close = ws.read();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->opcode, ws::Opcode::kClose);
+  auto info = ws::parse_close_payload(close->payload);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->code, static_cast<uint16_t>(ws::CloseCode::kProtocolError));
+}
+
 TEST_F(EioServerTest, SealedMessagesAreFramedLikePlainOnes) {
   start();
   WsClient ws(port_);

@@ -145,14 +145,17 @@ class WsClient {
  public:
   explicit WsClient(uint16_t port) : conn_(port) {}
 
-  // Sends the upgrade request; returns the response (101 on success).
-  std::optional<HttpReply> connect(std::string_view target, std::string_view headers = {}) {
+  // Sends the upgrade request (and `trailing` bytes in the same write, as if the client sent
+  // frames right behind it); returns the response (101 on success).
+  std::optional<HttpReply> connect(std::string_view target, std::string_view headers = {},
+                                   std::string_view trailing = {}) {
     std::string req =
         "GET " + std::string(target) +
         " HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     req += headers;
     req += "\r\n";
+    req += trailing;
     if (!conn_.write(req)) return std::nullopt;
     auto reply = read_reply(conn_, buf_);
     if (reply && reply->status == 101) feed();
