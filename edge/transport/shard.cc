@@ -61,6 +61,8 @@ Status Shard::listen(const Tcp::endpoint& endpoint) {
                        std::to_string(endpoint.port()) + ": " + ec.message());
   acceptor_->listen(boost::asio::socket_base::max_listen_connections, ec);
   if (ec) return unavailable("edge listen: listen: " + ec.message());
+  acceptor_->non_blocking(true, ec);  // on_accept drains the backlog without blocking
+  if (ec) return unavailable("edge listen: non-blocking: " + ec.message());
   return Status::ok_status();
 }
 
@@ -88,16 +90,33 @@ void Shard::do_accept() {
 
 void Shard::on_accept(const boost::system::error_code& ec, TcpSocket socket) {
   if (ec == boost::asio::error::operation_aborted || stopping_ || accepting_stopped_) return;
-  if (ec) {
-    // EMFILE and friends: back off instead of spinning on the same error.
-    log::write_limited("edge.accept", 1, log::Level::kWarn, "edge", "accept failed",
-                       {{"error", ec.message()}, {"shard", index_}});
-    accept_retry_->expires_after(std::chrono::milliseconds(50));
-    accept_retry_->async_wait([this](const boost::system::error_code& e) {
-      if (!e) do_accept();
-    });
-    return;
+  if (ec) return accept_failed(ec);
+  take_accepted(std::move(socket));
+  // Drain what else is queued in the listen backlog now, as libuv does: one accept per loop turn
+  // lets connections wait in the backlog behind every other handler of the turn, and under a
+  // connect storm that queue (not the work) becomes the handshake's latency. Bounded, so a storm
+  // cannot starve the sessions already open.
+  for (int n = 1; n < kAcceptBurst; ++n) {
+    boost::system::error_code e;
+    TcpSocket next = acceptor_->accept(io_->get_executor(), e);
+    if (e == boost::asio::error::would_block || e == boost::asio::error::try_again) break;
+    if (e) return accept_failed(e);
+    take_accepted(std::move(next));
   }
+  do_accept();
+}
+
+void Shard::accept_failed(const boost::system::error_code& ec) {
+  // EMFILE and friends: back off instead of spinning on the same error.
+  log::write_limited("edge.accept", 1, log::Level::kWarn, "edge", "accept failed",
+                     {{"error", ec.message()}, {"shard", index_}});
+  accept_retry_->expires_after(std::chrono::milliseconds(50));
+  accept_retry_->async_wait([this](const boost::system::error_code& e) {
+    if (!e) do_accept();
+  });
+}
+
+void Shard::take_accepted(TcpSocket socket) {
   if (server_.connections.fetch_add(1, std::memory_order_relaxed) >= server_.max_tcp_connections) {
     server_.connections.fetch_sub(1, std::memory_order_relaxed);
     ShardCounters::add(counters_.connections_refused);
@@ -108,7 +127,6 @@ void Shard::on_accept(const boost::system::error_code& ec, TcpSocket socket) {
   } else {
     adopt(std::move(socket), ConnectionSlot(&server_));
   }
-  do_accept();
 }
 
 void Shard::adopt(TcpSocket socket, ConnectionSlot slot) {

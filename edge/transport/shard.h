@@ -127,6 +127,7 @@ class Shard {
   static constexpr std::size_t kReadBufferSize = 64 * 1024;
   static constexpr std::size_t kMaxIov = 1024;    // IOV_MAX on Linux
   static constexpr std::size_t kFlushChunk = 32;  // session flushes per event-loop turn
+  static constexpr int kAcceptBurst = 64;         // accepts per listener wakeup
   static constexpr std::size_t kQueuePoolSize = 256;
   static constexpr std::size_t kQueueCapacity = 8;  // of a new queue; larger ones are not kept
 
@@ -189,6 +190,8 @@ class Shard {
  private:
   void do_accept();
   void on_accept(const boost::system::error_code& ec, TcpSocket socket);
+  void accept_failed(const boost::system::error_code& ec);
+  void take_accepted(TcpSocket socket);  // max_connections, then TLS or plain
   void arm_tick();
   void run_flushes();
 

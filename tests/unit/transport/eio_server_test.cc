@@ -540,6 +540,43 @@ TEST_F(EioServerTest, MaxConnectionsGives503) {
   EXPECT_EQ(server_->stats().sessions, 2u);
 }
 
+// A connect storm that is already queued in the listen backlog when the shards start: every
+// connection is taken (several per listener wakeup), and the TCP cap (2 × max_connections + 64)
+// still holds for the ones accepted in the same burst.
+TEST_F(EioServerTest, BacklogDrainedInBurstsWithinTheTcpCap) {
+  EdgeConfig c = test_config();
+  c.max_connections = 20;  // TCP cap 104
+  auto r = EioServer::create(c, factory_, "TEST", {});
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  server_ = std::move(r).value();
+  port_ = server_->port();
+  constexpr int kQueued = 150;
+  std::vector<std::unique_ptr<RawConn>> conns;
+  for (int i = 0; i < kQueued; ++i) {
+    conns.push_back(std::make_unique<RawConn>(port_));
+    ASSERT_TRUE(conns.back()->ok());  // completed by the kernel, waiting in the backlog
+    ASSERT_TRUE(conns.back()->write("GET " + base() + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  server_->start();
+  int answered = 0, open = 0, busy = 0, reset = 0;
+  for (auto& conn : conns) {
+    std::string buf;
+    auto reply = testing::read_reply(*conn, buf);
+    if (!reply) {
+      ++reset;  // closed at accept: over the TCP cap
+      continue;
+    }
+    ++answered;
+    if (reply->status == 200) ++open;
+    if (reply->status == 503) ++busy;
+  }
+  EXPECT_EQ(open, 20);
+  EXPECT_EQ(answered, 104);  // 20 sessions + 84 told 503 while within the TCP cap
+  EXPECT_EQ(busy, 84);
+  EXPECT_EQ(reset, kQueued - 104);
+  EXPECT_EQ(server_->stats().connections_refused, static_cast<uint64_t>(kQueued - 20));  // both kinds
+}
+
 TEST_F(EioServerTest, SlowConsumerIsDisconnected) {
   start();
   WsClient ws(port_);
