@@ -81,12 +81,41 @@ const char* hmac_digest_name(Algorithm alg) {
   }
 }
 
-std::optional<std::string> hmac(Algorithm alg, std::string_view secret, std::string_view input) {
+size_t hmac_slot(Algorithm alg) {
+  switch (algorithm_hash_bytes(alg)) {
+    case 32:
+      return 0;
+    case 48:
+      return 1;
+    default:
+      return 2;
+  }
+}
+
+EvpMacCtxPtr make_keyed_hmac(Algorithm alg, std::string_view secret) {
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac == nullptr) return nullptr;
+  EvpMacCtxPtr ctx(EVP_MAC_CTX_new(mac));
+  EVP_MAC_free(mac);  // the context holds its own reference
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(
+                             OSSL_MAC_PARAM_DIGEST, const_cast<char*>(hmac_digest_name(alg)), 0),
+                         OSSL_PARAM_construct_end()};
+  if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()),
+                           secret.size(), params) != 1) {
+    return nullptr;
+  }
+  return ctx;
+}
+
+std::optional<std::string> hmac(const EVP_MAC_CTX* keyed, std::string_view input) {
+  if (keyed == nullptr) return std::nullopt;
+  EvpMacCtxPtr ctx(EVP_MAC_CTX_dup(keyed));
   unsigned char out[EVP_MAX_MD_SIZE];
   size_t out_len = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, hmac_digest_name(alg), nullptr, secret.data(),
-                secret.size(), reinterpret_cast<const unsigned char*>(input.data()), input.size(),
-                out, sizeof(out), &out_len) == nullptr) {
+  if (!ctx ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(input.data()),
+                     input.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out, &out_len, sizeof(out)) != 1) {
     return std::nullopt;
   }
   return std::string(reinterpret_cast<char*>(out), out_len);
@@ -245,6 +274,10 @@ constexpr CurveInfo kCurves[] = {
 
 }  // namespace
 
+void EvpMacCtxDeleter::operator()(EVP_MAC_CTX* ctx) const {
+  EVP_MAC_CTX_free(ctx);
+}
+
 void EvpPkeyDeleter::operator()(EVP_PKEY* pkey) const {
   EVP_PKEY_free(pkey);
 }
@@ -316,6 +349,12 @@ Result<std::shared_ptr<const Key>> Key::from_secret(std::string bytes, std::stri
   key->kid_ = std::move(kid);
   key->algs_ = std::move(allowed);
   key->secret_ = std::move(bytes);
+  for (Algorithm alg : key->algs_) {
+    EvpMacCtxPtr& keyed = key->keyed_hmac_[hmac_slot(alg)];
+    if (!keyed) keyed = make_keyed_hmac(alg, key->secret_);
+    if (!keyed)
+      return internal_error("OpenSSL cannot set up HMAC for " + std::string(algorithm_name(alg)));
+  }
   return std::shared_ptr<const Key>(std::move(key));
 }
 
@@ -500,7 +539,7 @@ bool Key::verify(Algorithm alg, std::string_view input, std::string_view signatu
   if (!allows(alg)) return false;
   ErrorQueueGuard guard;
   if (type_ == KeyType::kSecret) {
-    auto mac = hmac(alg, secret_, input);
+    auto mac = hmac(keyed_hmac_[hmac_slot(alg)].get(), input);
     return mac && mac->size() == signature.size() &&
            CRYPTO_memcmp(mac->data(), signature.data(), mac->size()) == 0;
   }
@@ -532,7 +571,7 @@ Result<std::string> Key::sign(Algorithm alg, std::string_view input) const {
   }
   ErrorQueueGuard guard;
   if (type_ == KeyType::kSecret) {
-    auto mac = hmac(alg, secret_, input);
+    auto mac = hmac(keyed_hmac_[hmac_slot(alg)].get(), input);
     if (!mac) return internal_error("HMAC computation failed");
     return std::move(*mac);
   }

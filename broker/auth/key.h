@@ -3,6 +3,7 @@
 
 #include <openssl/types.h>
 
+#include <array>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -20,6 +21,10 @@ struct EvpPkeyDeleter {
   void operator()(EVP_PKEY* pkey) const;
 };
 using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
+struct EvpMacCtxDeleter {
+  void operator()(EVP_MAC_CTX* ctx) const;
+};
+using EvpMacCtxPtr = std::unique_ptr<EVP_MAC_CTX, EvpMacCtxDeleter>;
 
 // Minimum sizes enforced at load time (RFC 7518 §3.2 for HMAC; 2048-bit RSA per §3.3).
 inline constexpr size_t kMinSecretBytes = 32;
@@ -65,6 +70,9 @@ class Key {
   std::string kid_;
   std::vector<Algorithm> algs_;
   std::string secret_;
+  // HMAC already keyed with secret_, one per hash size (SHA-256/384/512) the key allows: a MAC
+  // works on a copy, which skips the algorithm lookup and key setup that dominate one short MAC.
+  std::array<EvpMacCtxPtr, 3> keyed_hmac_;
   EvpPkeyPtr pkey_;
   bool has_private_ = false;
   int ec_coordinate_bytes_ = 0;  // 32 for P-256, 48 for P-384, 66 for P-521

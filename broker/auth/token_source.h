@@ -11,6 +11,11 @@ namespace herald::auth {
 // `auth.token` when it is a non-empty string.
 std::optional<std::string> token_from_auth(const nlohmann::json& auth);
 
+// The same from the auth object's JSON text (what the edge forwards). Invalid JSON or a non-object
+// counts as no auth object. The usual shape — an object of plain string members — is read
+// without building a DOM; anything else (escapes, non-ASCII, other value types) is parsed.
+std::optional<std::string> token_from_auth_json(std::string_view auth_json);
+
 // The `token` parameter of a raw query string ("a=1&token=x%2Ey"), percent- and '+'-decoded.
 std::optional<std::string> token_from_query_string(std::string_view query);
 
@@ -22,5 +27,8 @@ std::optional<std::string> token_from_authorization(std::string_view header_valu
 std::optional<std::string> extract_token(const nlohmann::json& auth,
                                          std::optional<std::string_view> query_token,
                                          std::optional<std::string_view> authorization_header);
+std::optional<std::string> extract_token_from_auth_json(
+    std::string_view auth_json, std::optional<std::string_view> query_token,
+    std::optional<std::string_view> authorization_header);
 
 }  // namespace herald::auth

@@ -281,16 +281,12 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
     return;
   }
 
-  nlohmann::json auth_obj = nlohmann::json::object();
-  if (!open.auth_json().empty()) {
-    auth_obj = nlohmann::json::parse(open.auth_json(), nullptr, /*allow_exceptions=*/false);
-    if (auth_obj.is_discarded()) auth_obj = nlohmann::json::object();
-  }
   const auto& hs = open.handshake();
   std::string query_token = lookup(hs.query(), "token");
   std::string authorization = lookup(hs.headers(), "authorization");
-  std::optional<std::string> token = auth::extract_token(
-      auth_obj, query_token.empty() ? std::nullopt : std::optional<std::string_view>(query_token),
+  std::optional<std::string> token = auth::extract_token_from_auth_json(
+      open.auth_json(),
+      query_token.empty() ? std::nullopt : std::optional<std::string_view>(query_token),
       authorization.empty() ? std::nullopt : std::optional<std::string_view>(authorization));
 
   policy::ConnectContext ctx;
@@ -356,7 +352,8 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   accepted->set_socket_id(socket_id);
   accepted->set_user_id(session.user_id);
   for (const std::string& room : session.rooms) accepted->add_rooms(room);
-  accepted->set_data_json(decision.session_data.dump());
+  accepted->set_data_json(
+      policy::session_data_json(*ns_policy, ctx, decision, session.claims_json));
   accepted->set_token_expires_at_ms(session.token_expires_at_ms);
   conn->send(std::move(out));
 
@@ -376,7 +373,7 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
 
   // The handshake's auth object as the client sent it (token included: services are trusted
   // callers, and some re-use it downstream).
-  notify_lifecycle(it->second, kConnectRoute, auth_obj.dump(), "");
+  notify_lifecycle(it->second, kConnectRoute, open.auth_json(), "");
 }
 
 void Broker::reject(EdgeConnection& conn, const std::string& socket_id, const ClientError& error) {
@@ -400,7 +397,7 @@ void Broker::handle_close(const std::shared_ptr<EdgeConnection>& conn,
 void Broker::remove_session(const std::string& socket_id, const std::string& reason) {
   auto it = sessions_.find(socket_id);
   if (it == sessions_.end()) return;
-  notify_lifecycle(it->second, kDisconnectRoute, "", reason);
+  notify_lifecycle(it->second, kDisconnectRoute, {}, reason);
   announce(it->second, it->second.rooms, false);
   cancel_deadline(&it->second.expiry_deadline, &it->second.has_expiry_deadline);
   cancel_deadline(&it->second.grace_deadline, &it->second.has_grace_deadline);
@@ -807,10 +804,15 @@ HandlerStream* Broker::pick_handler(const Session& session, std::string_view eve
   return nullptr;
 }
 
-void Broker::notify_lifecycle(const Session& session, std::string_view route, std::string auth_json,
-                              std::string reason) {
+void Broker::notify_lifecycle(const Session& session, std::string_view route,
+                              std::string_view auth_json, std::string reason) {
   HandlerStream* handler = pick_handler(session, route);
   if (handler == nullptr) return;
+  std::string auth;  // $connect: the auth object re-encoded compact, {} when absent or invalid
+  if (route == kConnectRoute) {
+    nlohmann::json obj = nlohmann::json::parse(auth_json, nullptr, /*allow_exceptions=*/false);
+    auth = obj.is_object() ? obj.dump() : "{}";
+  }
   v1::ServerMessage msg;
   v1::ServerMessage::ClientEvent* out = msg.mutable_event();
   out->set_call_id(0);
@@ -820,7 +822,7 @@ void Broker::notify_lifecycle(const Session& session, std::string_view route, st
   out->set_user_id(session.user_id);
   out->set_claims_json(session.claims_json);
   out->set_args_json("[]");
-  out->set_auth_json(std::move(auth_json));
+  out->set_auth_json(std::move(auth));
   out->set_reason(std::move(reason));
   handlers_.at(handler).stream->send(std::move(msg));
 }

@@ -280,7 +280,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
   void do_handler_closed(HandlerStream* stream);
   // Round-robin pick for (ns, event), trying the socket's namespace then its policy's pattern.
   HandlerStream* pick_handler(const Session& session, std::string_view event);
-  void notify_lifecycle(const Session& session, std::string_view route, std::string auth_json,
+  void notify_lifecycle(const Session& session, std::string_view route, std::string_view auth_json,
                         std::string reason);
   // Cluster: events for handlers on other brokers (<p>.handle.<ns>.<event>, queue group).
   // Returns false when no live peer advertises a handler for the event.

@@ -166,15 +166,25 @@ ConnectDecision decide_connect(const NamespacePolicy& policy, const ConnectConte
     }
   }
   out.allowed = true;
-  out.session_data = {
-      {"sub", out.anonymous ? nlohmann::json(nullptr) : nlohmann::json(ctx.token.sub)},
-      {"claims", out.anonymous || !ctx.token.claims.is_object() ? nlohmann::json::object()
-                                                                : ctx.token.claims},
-      {"anonymous", out.anonymous},
-      {"ns",
-       {{"name", ctx.match != nullptr ? ctx.match->name : policy.name},
-        {"captures",
-         ctx.match != nullptr ? nlohmann::json(ctx.match->captures) : nlohmann::json::array()}}}};
+  return out;
+}
+
+std::string session_data_json(const NamespacePolicy& policy, const ConnectContext& ctx,
+                              const ConnectDecision& decision, std::string_view claims_json) {
+  const bool claims = !decision.anonymous && ctx.token.claims.is_object();
+  const nlohmann::json captures =
+      ctx.match != nullptr ? nlohmann::json(ctx.match->captures) : nlohmann::json::array();
+  const nlohmann::json name = ctx.match != nullptr ? ctx.match->name : policy.name;
+  std::string out =
+      decision.anonymous ? R"({"anonymous":true,"claims":)" : R"({"anonymous":false,"claims":)";
+  out += claims ? claims_json : std::string_view("{}");
+  out += R"(,"ns":{"captures":)";
+  out += captures.dump();
+  out += R"(,"name":)";
+  out += name.dump();
+  out += R"(},"sub":)";
+  out += decision.anonymous ? "null" : nlohmann::json(ctx.token.sub).dump();
+  out += '}';
   return out;
 }
 

@@ -37,11 +37,16 @@ struct ConnectDecision {
   bool anonymous = true;           // no verified identity (auth none, or optional without a token)
   std::string user_id;             // the verified sub; empty when anonymous
   std::vector<std::string> rooms;  // auto_join rooms, templated, deduplicated
-  // {"sub": str|null, "claims": {...}, "anonymous": bool, "ns": {"name": str, "captures": [...]}}
-  nlohmann::json session_data;
 };
 
 ConnectDecision decide_connect(const NamespacePolicy& policy, const ConnectContext& ctx);
+
+// The accepted session's data, compact JSON with sorted keys:
+// {"anonymous": bool, "claims": {...}, "ns": {"captures": [...], "name": str}, "sub": str|null}.
+// `claims_json` is ctx.token.claims already encoded (the broker keeps that text for the session),
+// so the claims are neither copied nor encoded a second time.
+std::string session_data_json(const NamespacePolicy& policy, const ConnectContext& ctx,
+                              const ConnectDecision& decision, std::string_view claims_json);
 
 // Who is asking, for template expansion and join ACLs.
 struct Identity {

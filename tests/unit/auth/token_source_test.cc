@@ -24,6 +24,43 @@ TEST(TokenSource, EmptyOrNonStringValuesCountAsAbsent) {
   EXPECT_EQ(extract_token(nlohmann::json(), std::nullopt, "Bearer   "), std::nullopt);
 }
 
+// The text form must agree with parsing the text and reading the object, for every shape: the
+// fast path (plain string members) and everything it hands to the parser.
+TEST(TokenSource, AuthJsonTextAgreesWithTheParsedObject) {
+  const std::vector<std::string> texts = {
+      R"({"token":"abc"})",
+      R"(  { "a" : "1" , "token" : "abc.def-ghi_" }  )",
+      R"({"token":"first","token":"last"})",  // the last of repeated keys
+      R"({"token":""})",
+      R"({})",
+      R"({"other":"x"})",
+      R"({"token":"a\"b"})",          // escapes: parsed
+      R"({"token":"\u0061bc"})",
+      R"({"\u0074oken":"abc"})",      // an escaped key that is "token"
+      "{\"token\":\"caf\xc3\xa9\"}",  // non-ASCII: parsed
+      "{\"token\":\"bad\xff\"}",      // invalid UTF-8: not JSON
+      R"({"token":42})",
+      R"({"token":null,"n":{"token":"nested"}})",
+      R"({"n":[1,2],"token":"abc"})",
+      R"(["token","abc"])",
+      R"("abc")",
+      R"({"token":"abc")",  // unterminated
+      R"({"token":"abc"} x)",
+      R"({"token":"abc",})",
+      R"({"token" "abc"})",
+      "{\"token\":\"a\tb\"}",  // a raw control character is not JSON
+      "",
+  };
+  for (const std::string& text : texts) {
+    const nlohmann::json parsed = nlohmann::json::parse(text, nullptr, false);
+    EXPECT_EQ(token_from_auth_json(text), token_from_auth(parsed)) << text;
+  }
+  EXPECT_EQ(token_from_auth_json(R"({"token":"first","token":"last"})"), "last");
+  EXPECT_EQ(token_from_auth_json(R"({"\u0074oken":"abc"})"), "abc");
+  EXPECT_EQ(extract_token_from_auth_json(R"({"token":""})", "q", std::nullopt), "q");
+  EXPECT_EQ(extract_token_from_auth_json("", std::nullopt, "Bearer h"), "h");
+}
+
 TEST(TokenSource, BearerSchemeIsCaseInsensitive) {
   EXPECT_EQ(token_from_authorization("Bearer abc"), "abc");
   EXPECT_EQ(token_from_authorization("bearer abc"), "abc");

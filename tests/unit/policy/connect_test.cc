@@ -40,6 +40,12 @@ ConnectContext context(Tok tok, const NamespaceMatch* match, nlohmann::json clai
   return ctx;
 }
 
+// The accepted session's data as the broker sends it, parsed back.
+nlohmann::json session_data(const NamespacePolicy& p, const ConnectContext& ctx,
+                            const ConnectDecision& d) {
+  return nlohmann::json::parse(session_data_json(p, ctx, d, ctx.token.claims.dump()));
+}
+
 struct Expect {
   bool allowed;
   ClientErrorCode code;
@@ -72,7 +78,8 @@ TEST(policy_connect, AuthModeByTokenState) {
     NamespaceMatch m;
     const NamespacePolicy* p = set.find(c.ns, &m);
     ASSERT_NE(p, nullptr);
-    ConnectDecision d = decide_connect(*p, context(c.tok, &m));
+    const ConnectContext ctx = context(c.tok, &m);
+    ConnectDecision d = decide_connect(*p, ctx);
     std::string label = std::string(c.ns) + " tok=" + std::to_string(static_cast<int>(c.tok));
     EXPECT_EQ(d.allowed, c.want.allowed) << label;
     if (!c.want.allowed) {
@@ -82,7 +89,7 @@ TEST(policy_connect, AuthModeByTokenState) {
     } else {
       EXPECT_EQ(d.anonymous, c.want.anonymous) << label;
       EXPECT_EQ(d.user_id, c.want.anonymous ? "" : "alice") << label;
-      EXPECT_EQ(d.session_data["anonymous"], c.want.anonymous) << label;
+      EXPECT_EQ(session_data(*p, ctx, d)["anonymous"], c.want.anonymous) << label;
     }
   }
 }
@@ -102,23 +109,25 @@ TEST(policy_connect, AutoJoinTemplates) {
   PolicySet set = must_parse(kPolicy);
   NamespaceMatch m;
   const NamespacePolicy* req = set.find("/req", &m);
-  ConnectDecision d =
-      decide_connect(*req, context(Tok::kValid, &m, {{"sub", "alice"}, {"teams", {1, 2}}}));
+  ConnectContext ctx = context(Tok::kValid, &m, {{"sub", "alice"}, {"teams", {1, 2}}});
+  ConnectDecision d = decide_connect(*req, ctx);
   ASSERT_TRUE(d.allowed);
   EXPECT_EQ(d.rooms, (std::vector<std::string>{"user:alice", "team:1", "team:2", "lobby"}));
-  EXPECT_EQ(d.session_data["sub"], "alice");
-  EXPECT_EQ(d.session_data["claims"]["teams"][1], 2);
-  EXPECT_EQ(d.session_data["ns"]["name"], "/req");
+  EXPECT_EQ(session_data(*req, ctx, d),
+            nlohmann::json::parse(R"({"anonymous":false,"claims":{"sub":"alice","teams":[1,2]},
+                                      "ns":{"captures":[],"name":"/req"},"sub":"alice"})"));
   // A claim that is missing joins nothing instead of refusing the connection.
   d = decide_connect(*req, context(Tok::kValid, &m, {{"sub", "alice"}}));
   ASSERT_TRUE(d.allowed);
   EXPECT_EQ(d.rooms, (std::vector<std::string>{"user:alice", "lobby"}));
   // Anonymous sockets skip {sub} rooms.
   const NamespacePolicy* opt = set.find("/opt", &m);
-  d = decide_connect(*opt, context(Tok::kNone, &m));
+  ctx = context(Tok::kNone, &m);
+  d = decide_connect(*opt, ctx);
   ASSERT_TRUE(d.allowed);
   EXPECT_EQ(d.rooms, (std::vector<std::string>{"everyone"}));
-  EXPECT_TRUE(d.session_data["sub"].is_null());
+  EXPECT_EQ(session_data_json(*opt, ctx, d, ""),
+            R"({"anonymous":true,"claims":{},"ns":{"captures":[],"name":"/opt"},"sub":null})");
 }
 
 TEST(policy_connect, DynamicNamespaceWithRequiredClaims) {
@@ -126,11 +135,11 @@ TEST(policy_connect, DynamicNamespaceWithRequiredClaims) {
   NamespaceMatch m;
   const NamespacePolicy* t = set.find("/tenant-acme", &m);
   ASSERT_NE(t, nullptr);
-  ConnectDecision d =
-      decide_connect(*t, context(Tok::kValid, &m, {{"sub", "alice"}, {"tenant", "acme"}}));
+  const ConnectContext acme = context(Tok::kValid, &m, {{"sub", "alice"}, {"tenant", "acme"}});
+  ConnectDecision d = decide_connect(*t, acme);
   ASSERT_TRUE(d.allowed) << d.error.message;
   EXPECT_EQ(d.rooms, (std::vector<std::string>{"acme:all", "/tenant-acme:user:alice"}));
-  EXPECT_EQ(d.session_data["ns"]["captures"], nlohmann::json::array({"acme"}));
+  EXPECT_EQ(session_data(*t, acme, d)["ns"]["captures"], nlohmann::json::array({"acme"}));
   // An array claim allows every tenant it lists.
   d = decide_connect(*t, context(Tok::kValid, &m, {{"sub", "alice"}, {"tenant", {"x", "acme"}}}));
   EXPECT_TRUE(d.allowed);
