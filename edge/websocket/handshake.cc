@@ -58,8 +58,11 @@ bool header_has_token(std::string_view value, std::string_view token) {
 std::string compute_accept_key(std::string_view key) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
   unsigned int digest_size = 0;
+  // Fetched once: an implicit fetch by EVP_sha1() on every handshake cost more than the hash.
+  static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  const bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
+  const bool ok = ctx != nullptr && sha1 != nullptr &&
+                  EVP_DigestInit_ex2(ctx, sha1, nullptr) == 1 &&
                   EVP_DigestUpdate(ctx, key.data(), key.size()) == 1 &&
                   EVP_DigestUpdate(ctx, kAcceptGuid.data(), kAcceptGuid.size()) == 1 &&
                   EVP_DigestFinal_ex(ctx, digest.data(), &digest_size) == 1;
