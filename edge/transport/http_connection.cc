@@ -241,8 +241,10 @@ void HttpConnection::handle_engine(std::string_view /*path*/, std::string_view q
     }
     return;
   }
-  // Handshake.
-  if (server.sessions.load(std::memory_order_relaxed) >= cfg.max_connections) {
+  // Handshake. The session's place is taken here, before it exists (Shard::add_session counts
+  // nothing): a check-then-add would let every shard pass at max_connections − 1 at once.
+  if (server.sessions.fetch_add(1, std::memory_order_relaxed) >= cfg.max_connections) {
+    server.sessions.fetch_sub(1, std::memory_order_relaxed);
     ShardCounters::add(shard_->counters().connections_refused);
     log::write_limited("eio.capacity", 1, log::Level::kWarn, "edge",
                        "max_connections reached, refusing handshake",
@@ -356,6 +358,8 @@ void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, s
   const ws::HandshakeRequest hr = websocket_handshake_request(req);
   auto accept = ws::check_handshake(hr);
   if (!accept.ok()) {
+    // A new session's place was taken by the handshake: give it back.
+    if (session == nullptr) shard_->server().sessions.fetch_sub(1, std::memory_order_relaxed);
     ShardCounters::add(shard_->counters().bad_requests);
     write_raw(ws::make_rejection_response(accept.status()), false);
     return;

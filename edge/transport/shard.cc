@@ -152,8 +152,12 @@ EioSession* Shard::find_session(std::string_view sid) {
 }
 
 void Shard::add_session(const std::shared_ptr<EioSession>& session) {
-  sessions_.emplace(std::string_view(session->id()), session);
-  server_.sessions.fetch_add(1, std::memory_order_relaxed);
+  // server_.sessions already counts it (the handshake took the place); a session that is not
+  // in the table gives its place back, as remove_session will not find it.
+  if (!sessions_.emplace(std::string_view(session->id()), session).second) {
+    server_.sessions.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
   ShardCounters::add(counters_.sessions);
   ShardCounters::add(counters_.sessions_opened);
 }

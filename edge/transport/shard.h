@@ -176,6 +176,8 @@ class Shard {
   uint64_t outbound_bytes() const;
 
   EioSession* find_session(std::string_view sid);
+  // The edge-wide count (ServerContext::sessions) is taken by the handshake before the session
+  // exists, so max_connections holds across shards; add_session only files it.
   void add_session(const std::shared_ptr<EioSession>& session);
   void remove_session(const EioSession& session);
 
