@@ -86,6 +86,8 @@ class Scenario : public Listener {
   }
 
   // Adds `count` connections (subjects prefix<i>) to targets round-robin; returns the first index.
+  // Their tokens are signed here, before anything is measured: a real client has its token before
+  // it connects, and signing inside the ramp made the load generator's core the limit.
   std::size_t add(std::uint32_t count, const std::string& prefix, bool first_target_only) {
     std::size_t first = conns_.size();
     for (std::uint32_t i = 0; i < count; ++i) {
@@ -93,7 +95,7 @@ class Scenario : public Listener {
       Worker& w = *workers_[idx % workers_.size()];
       const Target& t = first_target_only ? o_.targets[0] : o_.targets[i % o_.targets.size()];
       conns_.push_back(Connection::create(w, t, *this, idx, o_.transport));
-      subjects_.push_back(prefix + std::to_string(i));
+      tokens_.push_back(make_token(o_.secret, o_.kid, prefix + std::to_string(i), 6 * 3600));
     }
     return first;
   }
@@ -168,10 +170,8 @@ class Scenario : public Listener {
     if (o_.source_ips > 1) {
       co.source_address = asio::ip::address_v4(0x7F000001u + (i % o_.source_ips));
     }
-    asio::post(c->worker().io, [this, c, co]() mutable {
-      co.token = make_token(o_.secret, o_.kid, subjects_[c->index()], 6 * 3600);
-      c->start(co);
-    });
+    co.token = std::move(tokens_[i]);  // each connection is launched once
+    asio::post(c->worker().io, [c, co = std::move(co)]() mutable { c->start(co); });
   }
 
   const Options& o_;
@@ -179,7 +179,7 @@ class Scenario : public Listener {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards_;
   std::vector<std::thread> threads_;
   std::vector<std::unique_ptr<Connection>> conns_;
-  std::vector<std::string> subjects_;
+  std::vector<std::string> tokens_;  // per connection, until it is launched
   std::vector<Histogram> connect_hist_, handshake_hist_;
   std::atomic<std::size_t> next_{0};
   std::size_t range_end_ = 0;
