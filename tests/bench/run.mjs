@@ -4,7 +4,9 @@
 //
 //   node tests/bench/run.mjs [scenario...] [--quick] [--servers herald,node] [--bin-dir DIR]
 //                            [--out FILE.json] [--loadgen PATH (default: BIN_DIR/tests/bench/)]
-//                            [--connections N (connect scenario size)]
+//                            [--connections N (connect scenario size)] [--repeat N]
+// --repeat N runs every scenario N times, Herald and Node interleaved; the table then gives each
+// server's median per metric, the ratio of the medians and the range of the per-repeat ratios.
 // Scenarios: connect fanout echo push cluster (default: all five) and connect100k (on demand).
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
@@ -25,9 +27,11 @@ for (let i = 0; i < argv.length; ++i) {
   else if (a === '--out') opt.out = resolve(argv[++i]);
   else if (a === '--loadgen') opt.loadgen = resolve(argv[++i]);
   else if (a === '--connections') opt.connections = Number(argv[++i]);
+  else if (a === '--repeat') opt.repeat = Number(argv[++i]);
   else if (a.startsWith('-')) { console.error(`unknown option ${a}`); process.exit(2); }
   else scenarios.push(a);
 }
+if (!(opt.repeat >= 1)) opt.repeat = 1;
 const ALL = ['connect', 'fanout', 'echo', 'push', 'cluster'];
 const KNOWN = [...ALL, 'connect100k'];
 if (scenarios.length === 0) scenarios.push(...ALL);
@@ -186,63 +190,97 @@ const fmt = (v) => {
   return v.toFixed(2);
 };
 
-function buildTable(runs) {
+const median = (xs) => {
+  const v = xs.filter((x) => x !== undefined).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  const m = Math.floor(v.length / 2);
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+
+// `repeats[scenario]` = one { herald, node } per repeat. Values are medians over the repeats; the
+// ratio is of the medians; ratio_min/ratio_max span the ratios of each repeat's own pair.
+function buildTable(repeats) {
   const rows = [];
   for (const [scenario, label, path, unit, better, target, transform] of METRICS) {
-    if (!runs[scenario]) continue;
-    const h = metricValue(runs[scenario].herald, path, transform);
-    const n = metricValue(runs[scenario].node, path, transform);
+    if (!repeats[scenario]) continue;
+    const hs = repeats[scenario].map((r) => metricValue(r.herald, path, transform));
+    const ns = repeats[scenario].map((r) => metricValue(r.node, path, transform));
+    const h = median(hs);
+    const n = median(ns);
     const ratio = h !== undefined && n !== undefined && n !== 0 ? h / n : undefined;
-    rows.push({ scenario, metric: label, unit, better, herald: h, node: n, ratio, target });
+    const pairs = hs.map((x, i) => (x !== undefined && ns[i] ? x / ns[i] : undefined))
+      .filter((x) => x !== undefined);
+    const row = { scenario, metric: label, unit, better, herald: h, node: n, ratio, target };
+    if (repeats[scenario].length > 1) {
+      row.herald_all = hs;
+      row.node_all = ns;
+      if (pairs.length) Object.assign(row, { ratio_min: Math.min(...pairs), ratio_max: Math.max(...pairs) });
+    }
+    rows.push(row);
   }
   return rows;
 }
 
-function markdown(rows, runs) {
-  const lines = ['| scenario | metric | unit | Herald | Node | Herald/Node | target |',
-    '|---|---|---|---:|---:|---:|---|'];
+function markdown(rows, repeats) {
+  const ranged = opt.repeat > 1;
+  const lines = ranged
+    ? [`| scenario | metric | unit | Herald (median of ${opt.repeat}) | Node (median of ${opt.repeat}) | ` +
+        'Herald/Node | range over repeats | target |', '|---|---|---|---:|---:|---:|---:|---|']
+    : ['| scenario | metric | unit | Herald | Node | Herald/Node | target |',
+      '|---|---|---|---:|---:|---:|---|'];
+  const x = (v) => (v === undefined ? 'n/a' : v.toFixed(2) + '×');
   for (const r of rows) {
+    const range = r.ratio_min === undefined ? 'n/a' : `${x(r.ratio_min)} – ${x(r.ratio_max)}`;
     lines.push(`| ${r.scenario} | ${r.metric} | ${r.unit} | ${fmt(r.herald)} | ${fmt(r.node)} | ` +
-      `${r.ratio === undefined ? 'n/a' : r.ratio.toFixed(2) + '×'} | ${r.target} |`);
+      `${x(r.ratio)} |${ranged ? ` ${range} |` : ''} ${r.target} |`);
   }
-  const notes = [];
-  for (const [scenario, bySrv] of Object.entries(runs)) {
-    for (const [srv, run] of Object.entries(bySrv)) {
-      if (run?.unavailable) notes.push(`- ${scenario} / ${srv}: not available — ${run.unavailable}`);
-      else if (run?.error) notes.push(`- ${scenario} / ${srv}: failed — ${String(run.error).split('\n')[0]}`);
-      else if (run?.results?.error) notes.push(`- ${scenario} / ${srv}: ${run.results.error}`);
+  const notes = new Set();
+  for (const [scenario, reps] of Object.entries(repeats)) {
+    for (const bySrv of reps) {
+      for (const [srv, run] of Object.entries(bySrv)) {
+        if (run?.unavailable) notes.add(`- ${scenario} / ${srv}: not available — ${run.unavailable}`);
+        else if (run?.error) notes.add(`- ${scenario} / ${srv}: failed — ${String(run.error).split('\n')[0]}`);
+        else if (run?.results?.error) notes.add(`- ${scenario} / ${srv}: ${run.results.error}`);
+      }
     }
   }
-  return lines.join('\n') + (notes.length ? `\n\n${notes.join('\n')}` : '') + '\n';
+  return lines.join('\n') + (notes.size ? `\n\n${[...notes].join('\n')}` : '') + '\n';
 }
 
 // --- main -----------------------------------------------------------------------------------------
 
 const started = new Date();
-const runs = {};
+const runs = {};     // the first repeat, as without --repeat
+const repeats = {};  // scenario → [{ herald, node }] per repeat
 for (const scenario of scenarios) {
-  runs[scenario] = {};
-  for (const server of opt.servers) {
-    if (server === 'herald' && !heraldBinary(opt.binDir, 'standalone/herald')) {
-      runs[scenario][server] = { unavailable: `${opt.binDir}/standalone/herald is not built` };
-      log(`${scenario} / ${server}: not available (no binary)`);
-      continue;
+  repeats[scenario] = [];
+  for (let rep = 0; rep < opt.repeat; ++rep) {
+    const byServer = {};
+    for (const server of opt.servers) {
+      const tag = opt.repeat > 1 ? ` (${rep + 1}/${opt.repeat})` : '';
+      if (server === 'herald' && !heraldBinary(opt.binDir, 'standalone/herald')) {
+        byServer[server] = { unavailable: `${opt.binDir}/standalone/herald is not built` };
+        log(`${scenario} / ${server}: not available (no binary)`);
+        continue;
+      }
+      log(`${scenario} / ${server}${tag} ...`);
+      const t0 = Date.now();
+      try {
+        byServer[server] = await runOne(scenario, server);
+      } catch (e) {
+        byServer[server] = { error: String(e.message ?? e) };
+      }
+      const r = byServer[server];
+      log(`${scenario} / ${server}${tag}: ${r.unavailable ? 'not available' : r.error ? 'FAILED ' + r.error.split('\n')[0] : 'done'} ` +
+        `in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     }
-    log(`${scenario} / ${server} ...`);
-    const t0 = Date.now();
-    try {
-      runs[scenario][server] = await runOne(scenario, server);
-    } catch (e) {
-      runs[scenario][server] = { error: String(e.message ?? e) };
-    }
-    const r = runs[scenario][server];
-    log(`${scenario} / ${server}: ${r.unavailable ? 'not available' : r.error ? 'FAILED ' + r.error.split('\n')[0] : 'done'} ` +
-      `in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    repeats[scenario].push(byServer);
   }
+  runs[scenario] = repeats[scenario][0];
 }
 
-const rows = buildTable(runs);
-const md = markdown(rows, runs);
+const rows = buildTable(repeats);
+const md = markdown(rows, repeats);
 const stamp = started.toISOString().replace(/[:.]/g, '-');
 const outJson = opt.out ?? join(repoRoot, 'tests/bench/results', `${stamp}.json`);
 mkdirSync(resolve(outJson, '..'), { recursive: true });
@@ -254,11 +292,14 @@ writeJson(outJson, {
   sizes: Object.fromEntries(scenarios.map((s) => [s, size[s]])),
   host: { cores: availableParallelism(), kernel: release(), node: process.version },
   pinning,
+  repeat: opt.repeat,
   runs,
+  ...(opt.repeat > 1 ? { repeats } : {}),
   table: rows,
 });
 writeFileSync(outJson.replace(/\.json$/, '.md'), md);
 console.log(md);
 log(`results: ${outJson}`);
-const failed = Object.values(runs).some((by) => Object.values(by).some((r) => r?.error));
+const failed = Object.values(repeats).some((reps) =>
+  reps.some((by) => Object.values(by).some((r) => r?.error)));
 process.exit(failed ? 1 : 0);
