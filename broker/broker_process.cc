@@ -20,6 +20,7 @@
 #include "common/log/log.h"
 #include "common/metrics/process_metrics.h"
 #include "common/process/command_line.h"
+#include "common/process/thread_name.h"
 
 namespace herald::broker {
 
@@ -155,7 +156,10 @@ Result<std::unique_ptr<BrokerProcess>> BrokerProcess::start(BrokerProcessConfig 
   p.work =
       std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
           p.io.get_executor());
-  p.thread = std::thread([&io = p.io] { io.run(); });
+  p.thread = std::thread([&io = p.io] {
+    process::set_thread_name("broker");
+    io.run();
+  });
   p.broker->start();
 
   api::ApiServerOptions api_options;

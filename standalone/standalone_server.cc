@@ -18,6 +18,7 @@
 #include "common/log/log.h"
 #include "common/metrics/process_metrics.h"
 #include "common/process/command_line.h"
+#include "common/process/thread_name.h"
 #include "edge/edge.h"
 #include "edge/edge_metrics.h"
 #include "standalone/in_process_link.h"
@@ -61,7 +62,10 @@ class StandaloneServerImpl final : public StandaloneServer {
       bopts.verifier = std::shared_ptr<const auth::JwtVerifier>(std::move(verifier).value());
     }
     broker_ = broker::Broker::create(broker_io_, *bus_, std::move(bopts));
-    broker_thread_ = std::thread([this] { broker_io_.run(); });
+    broker_thread_ = std::thread([this] {
+      process::set_thread_name("broker");
+      broker_io_.run();
+    });
     broker_->start();
 
     broker::api::ApiServerOptions api_opts;

@@ -12,6 +12,7 @@
 
 #include "common/config/common_config.h"
 #include "common/log/log.h"
+#include "common/process/thread_name.h"
 
 namespace herald::admin {
 
@@ -160,7 +161,10 @@ class AdminServerImpl final : public AdminServer {
     if (ec) return unavailable("admin.listen " + address + ": " + ec.message());
     port_ = acceptor_.local_endpoint().port();
     do_accept();
-    thread_ = std::thread([this] { io_.run(); });
+    thread_ = std::thread([this] {
+      process::set_thread_name("admin");
+      io_.run();
+    });
     return Status::ok_status();
   }
 

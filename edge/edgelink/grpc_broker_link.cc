@@ -28,6 +28,7 @@
 
 #include "common/bus/subjects.h"
 #include "common/log/log.h"
+#include "common/process/thread_name.h"
 #include "common/tls/grpc_tls.h"
 #include "herald/internal/edgelink.grpc.pb.h"
 
@@ -310,7 +311,10 @@ void GrpcBrokerLink::Impl::start() {
       std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
           io_.get_executor());
   timer_ = std::make_unique<boost::asio::steady_timer>(io_);
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    process::set_thread_name("edgelink");
+    io_.run();
+  });
   if (bus_ != nullptr) {
     std::weak_ptr<Impl> weak = weak_from_this();
     if (options_.discover_from_bus) {

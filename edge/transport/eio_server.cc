@@ -15,6 +15,7 @@
 
 #include "common/ids.h"
 #include "common/log/log.h"
+#include "common/process/thread_name.h"
 #include "edge/transport/shard.h"
 #include "edge/transport/tls_terminator.h"
 
@@ -123,7 +124,10 @@ void EioServer::start() {
   for (auto& shard : ctx_->shards) {
     Shard* s = shard.get();
     boost::asio::post(s->io(), [s] { s->start_accepting(); });
-    threads_.emplace_back([s] { s->run(); });
+    threads_.emplace_back([s] {
+      process::set_thread_name("edge-shard-" + std::to_string(s->index()));
+      s->run();
+    });
   }
   HLOG_INFO("edge", "engine.io server listening",
             {{"port", port_}, {"shards", ctx_->shards.size()}, {"path", ctx_->config.path}});
