@@ -4,11 +4,15 @@
 #include <array>
 #include <set>
 
-#include "broker/fanout/json_scan.h"
+#include "common/json/json_scan.h"
 
 namespace herald::broker {
 
 namespace {
+
+using json::JsonScan;
+using json::JsonScanError;
+using json::scan_json;
 
 constexpr int kMaxArgsDepth = 64;  // the argument array is depth 0
 

@@ -1,6 +1,6 @@
 // A recursive-descent JSON checker: bounded recursion (max_depth), no allocation except the
 // placeholder list, and key decoding only for keys that contain escapes.
-#include "broker/fanout/json_scan.h"
+#include "common/json/json_scan.h"
 
 #include <charconv>
 #include <cmath>
@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace herald::broker {
+namespace herald::json {
 
 namespace {
 
@@ -355,4 +355,4 @@ JsonScan scan_json(std::string_view text, int max_depth) {
   return out;
 }
 
-}  // namespace herald::broker
+}  // namespace herald::json

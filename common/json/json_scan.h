@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace herald::broker {
+namespace herald::json {
 
 enum class JsonScanError {
   kNone,
@@ -27,4 +27,4 @@ struct JsonScan {
 
 JsonScan scan_json(std::string_view text, int max_depth);
 
-}  // namespace herald::broker
+}  // namespace herald::json

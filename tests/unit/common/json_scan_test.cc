@@ -1,6 +1,6 @@
 // scan_json against nlohmann::json: the same texts are valid, placeholders are found as a DOM walk
 // finds them, depth is bounded. A bounded mutation loop compares both on many near-valid texts.
-#include "broker/fanout/json_scan.h"
+#include "common/json/json_scan.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace herald::broker {
+namespace herald::json {
 namespace {
 
 bool nlohmann_accepts(const std::string& text) {
@@ -178,4 +178,4 @@ TEST(JsonScan, MutationsAgreeWithNlohmann) {
 }
 
 }  // namespace
-}  // namespace herald::broker
+}  // namespace herald::json
