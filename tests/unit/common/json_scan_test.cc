@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace herald::json {
@@ -14,6 +15,15 @@ namespace {
 
 bool nlohmann_accepts(const std::string& text) {
   return !nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false).is_discarded();
+}
+
+// The broker's emit validation mode: no value deeper than max_depth, outermost placeholders.
+JsonScan scan_json(std::string_view text, uint32_t max_depth) {
+  ScanOptions options;
+  options.max_depth = max_depth;
+  options.depth_rule = DepthRule::kValues;
+  options.placeholders = Placeholders::kOutermost;
+  return herald::json::scan_json(text, options);
 }
 
 bool scan_accepts(const std::string& text) {
@@ -50,7 +60,10 @@ const std::vector<std::string> kValid = {
     "{}",
     "\"just a string\"",
     "12",
-    "[1e-400]",  // underflow: accepted
+    "[1e-400]",                              // underflow: accepted
+    "\xEF\xBB\xBF[1]",                       // a byte order mark at the start is skipped
+    "[" + std::string(400, '9') + "e-100]",  // finite once the exponent is applied
+    "[" + std::string(308, '9') + "]",       // an integer still below DBL_MAX
     R"([{"_placeholder":true,"num":0},{"x":[{"_placeholder":true,"num":1}]}])",
 };
 
@@ -71,7 +84,11 @@ const std::vector<std::string> kInvalid = {
     "[+1]",
     "[1e]",
     "[-]",
-    "[1e400]",  // overflow: refused
+    "[1e400]",                          // overflow: refused
+    "[" + std::string(309, '9') + "]",  // an integer overflowing a double: refused
+    "-" + std::string(400, '1'),        // also negative
+    " \xEF\xBB\xBF[1]",                 // a byte order mark after whitespace
+    "\xEF\xBB[1]",                      // a truncated byte order mark
     "[tru]",
     "[nul]",
     "[True]",
@@ -104,9 +121,27 @@ TEST(JsonScan, AgreesWithNlohmannOnValidity) {
 }
 
 TEST(JsonScan, TopLevelKind) {
-  EXPECT_TRUE(scan_json(" [1]", 64).top_is_array);
-  EXPECT_FALSE(scan_json("{}", 64).top_is_array);
-  EXPECT_FALSE(scan_json("\"[\"", 64).top_is_array);
+  EXPECT_EQ(scan_json(" [1]", 64).top, Kind::kArray);
+  EXPECT_EQ(scan_json("{}", 64).top, Kind::kObject);
+  EXPECT_EQ(scan_json("\"[\"", 64).top, Kind::kString);
+  EXPECT_EQ(scan_json("-1", 64).top, Kind::kNumber);
+  EXPECT_EQ(scan_json("true", 64).top, Kind::kBool);
+  EXPECT_EQ(scan_json("null", 64).top, Kind::kNull);
+  EXPECT_EQ(scan_json("\xEF\xBB\xBF [2]", 64).top, Kind::kArray);
+  // The broker tells "not an array" apart from deeper errors by it.
+  EXPECT_EQ(scan_json("[[[1]]]", 1).top, Kind::kArray);
+}
+
+TEST(JsonScan, FirstElementKind) {
+  EXPECT_EQ(scan_json("[]", 64).first_element, Kind::kNone);
+  EXPECT_EQ(scan_json("[ ]", 64).first_element, Kind::kNone);
+  EXPECT_EQ(scan_json("{\"a\":1}", 64).first_element, Kind::kNone);
+  EXPECT_EQ(scan_json("[ \"a\",1]", 64).first_element, Kind::kString);
+  EXPECT_EQ(scan_json("[1,\"a\"]", 64).first_element, Kind::kNumber);
+  EXPECT_EQ(scan_json("[[\"a\"]]", 64).first_element, Kind::kArray);
+  EXPECT_EQ(scan_json("[{}]", 64).first_element, Kind::kObject);
+  EXPECT_EQ(scan_json("[false]", 64).first_element, Kind::kBool);
+  EXPECT_EQ(scan_json("[null]", 64).first_element, Kind::kNull);
 }
 
 TEST(JsonScan, PlaceholdersAsADomWalkFindsThem) {
@@ -145,6 +180,72 @@ TEST(JsonScan, DepthIsBounded) {
             JsonScanError::kDepth);  // the scalar is at depth 65
   // Deep input far past the bound stops early instead of recursing.
   EXPECT_EQ(scan_json(std::string(100000, '['), 64).error, JsonScanError::kDepth);
+}
+
+// The edge's rule: at most max_depth arrays/objects open at once, scalars do not count.
+TEST(JsonScan, ContainerDepthIsBounded) {
+  auto scan = [](std::string_view text, uint32_t max_depth) {
+    ScanOptions options;
+    options.max_depth = max_depth;
+    options.depth_rule = DepthRule::kContainers;
+    return herald::json::scan_json(text, options).error;
+  };
+  auto nested = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+  EXPECT_EQ(scan(nested(64), 64), JsonScanError::kNone);
+  EXPECT_EQ(scan(nested(65), 64), JsonScanError::kDepth);
+  EXPECT_EQ(scan(std::string(63, '[') + "[1]" + std::string(63, ']'), 64), JsonScanError::kNone);
+  EXPECT_EQ(scan("[[1]]", 2), JsonScanError::kNone);
+  EXPECT_EQ(scan("[[[1]]]", 2), JsonScanError::kDepth);
+  EXPECT_EQ(scan(R"({"a":{}})", 2), JsonScanError::kNone);
+  EXPECT_EQ(scan(R"({"a":{"b":{}}})", 2), JsonScanError::kDepth);
+  EXPECT_EQ(scan("1", 0), JsonScanError::kNone);
+  EXPECT_EQ(scan("[]", 0), JsonScanError::kDepth);
+  // The first error in the text wins.
+  EXPECT_EQ(scan("[x,[[[]]]]", 2), JsonScanError::kSyntax);
+  EXPECT_EQ(scan("[[[x", 2), JsonScanError::kDepth);
+}
+
+// The edge's placeholders: every placeholder object, "num" a JavaScript integer below
+// `attachments`, the first bad one ends the scan.
+TEST(JsonScan, EveryPlaceholderIsAnAttachmentIndex) {
+  auto scan = [](std::string_view text, uint32_t attachments) {
+    ScanOptions options;
+    options.depth_rule = DepthRule::kContainers;
+    options.placeholders = Placeholders::kEvery;
+    options.attachments = attachments;
+    return herald::json::scan_json(text, options);
+  };
+  using Nums = std::vector<int64_t>;
+  EXPECT_EQ(
+      scan(R"(["a",{"_placeholder":true,"num":1},{"_placeholder":true,"num":0}])", 2).placeholders,
+      (Nums{1, 0}));
+  // Nested placeholders count too, in the order the objects end.
+  EXPECT_EQ(
+      scan(R"([{"_placeholder":true,"num":0,"x":{"_placeholder":true,"num":1}}])", 2).placeholders,
+      (Nums{1, 0}));
+  // Integral numbers as JavaScript sees them.
+  for (const char* num : {"1", "1.0", "1e0", "0.1e1", "1.000", "10e-1"}) {
+    const std::string text = std::string(R"([{"_placeholder":true,"num":)") + num + "}]";
+    EXPECT_EQ(scan(text, 2).placeholders, (Nums{1})) << text;
+  }
+  for (const char* num : {"-0", "-0.0", "0e5", "1e-400"}) {
+    const std::string text = std::string(R"([{"_placeholder":true,"num":)") + num + "}]";
+    EXPECT_EQ(scan(text, 1).placeholders, (Nums{0})) << text;
+  }
+  for (const char* num : {"2", "-1", "0.5", "1e300", "9007199254740993", "18446744073709551616",
+                          "\"0\"", "null", "true", "[0]", "{}"}) {
+    const std::string text = std::string(R"([{"_placeholder":true,"num":)") + num + "}]";
+    EXPECT_EQ(scan(text, 2).error, JsonScanError::kPlaceholder) << text;
+  }
+  EXPECT_EQ(scan(R"([{"_placeholder":true}])", 2).error, JsonScanError::kPlaceholder);
+  EXPECT_EQ(scan(R"([{"_placeholder":true,"num":0,"num":"x"}])", 2).error,
+            JsonScanError::kPlaceholder);  // the last key wins
+  EXPECT_EQ(scan(R"([{"_placeholder":true,"num":"x","num":0}])", 2).placeholders, (Nums{0}));
+  EXPECT_EQ(scan(R"([{"_placeholder":true,"_placeholder":false,"num":9}])", 2).error,
+            JsonScanError::kNone);
+  EXPECT_EQ(scan(R"([{"_placeholder":true,"num":3}])", 2).error, JsonScanError::kPlaceholder);
+  // Reported where it happens: before a later syntax error.
+  EXPECT_EQ(scan(R"([{"_placeholder":true,"num":5}, x)", 2).error, JsonScanError::kPlaceholder);
 }
 
 // Single-byte mutations of valid texts (bounded: a fixed seed and count): both parsers agree.
