@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,31 @@ constexpr std::array<bool, 256> kPlainStringByte = [] {
   for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
   return plain;
 }();
+
+// Whether any of the 8 bytes in `w` needs a closer look in a string: < 0x20, '"', '\\' or >= 0x80.
+// Each test is the exact "has a byte less than n" / "has a zero byte" bit trick.
+bool has_special_byte(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101;
+  constexpr uint64_t kHighs = 0x8080808080808080;
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  const uint64_t special = w | ((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) |
+                           ((backslash - kOnes) & ~backslash);
+  return (special & kHighs) != 0;
+}
+
+// The end of the run of plain string bytes at `p`: eight at a time, then one by one. (Locals,
+// not members: the compiler must assume a char read may alias a member pointer.)
+const char* skip_plain(const char* p, const char* end) {
+  while (end - p >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, sizeof(w));
+    if (has_special_byte(w)) break;
+    p += 8;
+  }
+  while (p != end && kPlainStringByte[static_cast<unsigned char>(*p)]) ++p;
+  return p;
+}
 
 // nlohmann reads an integer literal too big for (u)int64 as a double, which must be finite: one of
 // up to 308 digits is below 1e308, so only longer ones need converting.
@@ -340,9 +366,9 @@ class Scanner {
     bool escaped = false;
     std::string decoded;
     for (;;) {
-      // Most strings are plain ASCII: skip such runs with one table look-up per byte.
+      // Most strings are mostly plain ASCII: skip such runs fast.
       const char* run = p_;
-      while (p_ != end_ && kPlainStringByte[static_cast<unsigned char>(*p_)]) ++p_;
+      p_ = skip_plain(p_, end_);
       if (key != nullptr && escaped) decoded.append(run, p_);
       if (p_ == end_) return fail(JsonScanError::kSyntax);
       const unsigned char c = static_cast<unsigned char>(*p_);
