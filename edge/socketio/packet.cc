@@ -76,26 +76,21 @@ Status validate_payload(const Packet& packet, const DecodeLimits& limits) {
   options.placeholders = binary ? json::Placeholders::kEvery : json::Placeholders::kIgnore;
   options.attachments = packet.attachments;
   const json::JsonScan scan = json::scan_json(packet.data_json, options);
-  switch (scan.error) {
-    case json::JsonScanError::kNone:
-      break;
-    case json::JsonScanError::kSyntax:
-    case json::JsonScanError::kDepth:
-    case json::JsonScanError::kPlaceholder:
-      // Whatever stopped the scan, a NUL byte was always reported as such (JSON never has one
-      // outside a string, nor raw inside one); looked for only once the text is refused.
-      if (packet.data_json.find('\0') != std::string::npos) {
-        return bad("invalid JSON payload (NUL byte)");
-      }
-      if (scan.error == json::JsonScanError::kDepth) {
-        return bad("JSON payload nested deeper than " + std::to_string(limits.max_json_depth) +
-                   " levels");
-      }
-      if (scan.error == json::JsonScanError::kPlaceholder) {
-        return bad("placeholder does not reference one of the " +
-                   std::to_string(packet.attachments) + " attachments");
-      }
-      return bad("invalid JSON payload (at byte " + std::to_string(scan.error_offset) + ")");
+  if (scan.error != json::JsonScanError::kNone) {
+    // A NUL byte is reported as such, whatever else is wrong (JSON never has one outside a
+    // string, nor raw inside one); looked for only once the text is refused.
+    if (packet.data_json.find('\0') != std::string::npos) {
+      return bad("invalid JSON payload (NUL byte)");
+    }
+    if (scan.error == json::JsonScanError::kDepth) {
+      return bad("JSON payload nested deeper than " + std::to_string(limits.max_json_depth) +
+                 " levels");
+    }
+    if (scan.error == json::JsonScanError::kPlaceholder) {
+      return bad("placeholder does not reference one of the " + std::to_string(packet.attachments) +
+                 " attachments");
+    }
+    return bad("invalid JSON payload (at byte " + std::to_string(scan.error_offset) + ")");
   }
 
   const json::Kind top = scan.top;
