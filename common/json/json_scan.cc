@@ -82,11 +82,12 @@ class Scanner {
                                    : uint64_t{options.max_depth}),
         placeholders_(options.placeholders),
         attachments_(options.attachments),
+        skip_bom_(options.skip_bom),
         out_(out) {}
 
   void run() {
-    // nlohmann skips a UTF-8 byte order mark at the very start (not after whitespace).
-    if (end_ - p_ >= 3 && std::string_view(p_, 3) == "\xEF\xBB\xBF") p_ += 3;
+    // As nlohmann: only at the very start, not after whitespace.
+    if (skip_bom_ && end_ - p_ >= 3 && std::string_view(p_, 3) == "\xEF\xBB\xBF") p_ += 3;
     skip_space();
     // Set even when the scan fails deeper in (the broker tells "not an array" apart by it).
     if (p_ != end_) out_->top = kind_at(*p_);
@@ -443,6 +444,7 @@ class Scanner {
   const uint64_t container_depth_bound_;  // arrays and objects must be at a smaller depth
   const Placeholders placeholders_;
   const uint32_t attachments_;
+  const bool skip_bom_;
   JsonScan* const out_;
   bool bad_placeholder_ = false;
 };

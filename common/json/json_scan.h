@@ -1,8 +1,8 @@
 // scan_json: checks JSON text in one pass without building a DOM or copying strings (what the
 // edge's decoder needs for every packet a client sends, and the broker's emit validation for
 // every Broadcast, PushToUser, EmitWithAck and HandleEvents reply or emit): syntax exactly as
-// nlohmann::json accepts it (a leading UTF-8 BOM, UTF-8 checked, numbers must be finite), nesting
-// depth, the kinds of the top value and of an array's first element, and Socket.IO's binary
+// nlohmann::json accepts it (UTF-8 checked, numbers must be finite, a leading BOM optionally),
+// nesting depth, the kinds of the top value and of an array's first element, and Socket.IO's binary
 // placeholders {"_placeholder":true,"num":n}.
 #pragma once
 
@@ -48,6 +48,8 @@ struct ScanOptions {
   DepthRule depth_rule = DepthRule::kValues;
   Placeholders placeholders = Placeholders::kIgnore;
   uint32_t attachments = 0;  // kEvery: how many binary attachments "num" may reference
+  // Skip a UTF-8 byte order mark at the very start, as nlohmann does (JSON.parse does not).
+  bool skip_bom = false;
 };
 
 struct JsonScan {
