@@ -4,13 +4,17 @@
 #include <array>
 #include <set>
 
-#include "broker/fanout/json_scan.h"
+#include "common/json/json_scan.h"
 
 namespace herald::broker {
 
 namespace {
 
-constexpr int kMaxArgsDepth = 64;  // the argument array is depth 0
+using json::JsonScan;
+using json::JsonScanError;
+using json::scan_json;
+
+constexpr uint32_t kMaxArgsDepth = 64;  // no value deeper; the argument array is depth 0
 
 }  // namespace
 
@@ -46,9 +50,13 @@ Status validate_args(std::string* args_json, size_t attachment_count, size_t att
     return invalid_argument("attachments: more than " + std::to_string(limits.max_attachments));
   }
   // One pass over the text, no DOM: this runs for every server-side emit and handler reply.
-  JsonScan scan = scan_json(*args_json, kMaxArgsDepth);
+  json::ScanOptions options;
+  options.max_depth = kMaxArgsDepth;
+  options.depth_rule = json::DepthRule::kValues;
+  options.placeholders = json::Placeholders::kOutermost;
+  JsonScan scan = scan_json(*args_json, options);
   if (scan.error == JsonScanError::kSyntax) return invalid_argument("args_json: not valid JSON");
-  if (!scan.top_is_array) return invalid_argument("args_json: must be a JSON array");
+  if (scan.top != json::Kind::kArray) return invalid_argument("args_json: must be a JSON array");
   if (scan.error != JsonScanError::kNone) {
     return invalid_argument("args_json: malformed binary placeholder or nested too deeply");
   }

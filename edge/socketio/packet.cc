@@ -4,8 +4,9 @@
 
 #include <array>
 #include <cassert>
-#include <cmath>
+#include <vector>
 
+#include "common/json/json_scan.h"
 #include "edge/engineio/json_text.h"
 
 namespace herald::sio {
@@ -51,158 +52,8 @@ void append_decimal(uint64_t v, std::string& out) {
   out.append(p, buf + sizeof(buf) - p);
 }
 
-enum class Kind : uint8_t { kNone, kNull, kBool, kNumber, kString, kObject, kArray };
-
-// Validates a payload in one pass without building a DOM. nlohmann's SAX parser is iterative, so
-// refusing at start_object/start_array bounds the nesting before it grows. For binary packets it
-// also checks the placeholders: an object whose (last) "_placeholder" key is `true` must have an
-// integral "num" in 0..attachments-1.
-class PayloadValidator final : public nlohmann::json_sax<Json> {
- public:
-  PayloadValidator(uint32_t max_depth, bool track_placeholders, uint32_t attachments)
-      : max_depth_(max_depth), track_placeholders_(track_placeholders) {
-    if (track_placeholders_) {
-      seen_.assign(attachments, 0);
-      frames_.reserve(8);
-    }
-  }
-
-  bool null() override { return value(Kind::kNull); }
-  bool boolean(bool v) override {
-    if (in_object()) {
-      Frame& f = frames_.back();
-      if (f.key == Key::kPlaceholder) f.placeholder = v;
-      if (f.key == Key::kNum) f.num_valid = false;
-    }
-    return value(Kind::kBool);
-  }
-  bool number_integer(number_integer_t v) override {
-    if (v < 0) return number(false, 0);
-    return number(true, static_cast<uint64_t>(v));
-  }
-  bool number_unsigned(number_unsigned_t v) override { return number(true, v); }
-  bool number_float(number_float_t v, const string_t& /*text*/) override {
-    // JavaScript has only doubles: "1.0" indexes like 1.
-    const bool integral =
-        std::isfinite(v) && v >= 0 && v < 9007199254740992.0 && std::floor(v) == v;
-    return number(integral, integral ? static_cast<uint64_t>(v) : 0);
-  }
-  bool string(string_t& /*v*/) override { return value(Kind::kString); }
-  bool binary(binary_t& /*v*/) override { return false; }  // not produced by the JSON parser
-
-  bool start_object(std::size_t /*size*/) override {
-    if (!value(Kind::kObject) || !enter()) return false;
-    if (track_placeholders_) frames_.push_back(Frame{true});
-    return true;
-  }
-  bool key(string_t& k) override {
-    if (track_placeholders_) {
-      Frame& f = frames_.back();
-      f.key = k == "_placeholder" ? Key::kPlaceholder : k == "num" ? Key::kNum : Key::kOther;
-      // A repeated key replaces the earlier value, as in JSON.parse.
-      if (f.key == Key::kPlaceholder) f.placeholder = false;
-      if (f.key == Key::kNum) f.num_valid = false;
-    }
-    return true;
-  }
-  bool end_object() override {
-    --depth_;
-    if (!track_placeholders_) return true;
-    const Frame f = frames_.back();
-    frames_.pop_back();
-    if (!f.placeholder) return true;
-    if (!f.num_valid || f.num >= seen_.size()) {
-      error_ = "placeholder does not reference one of the " + std::to_string(seen_.size()) +
-               " attachments";
-      return false;
-    }
-    ++seen_[f.num];
-    return true;
-  }
-  bool start_array(std::size_t /*size*/) override {
-    if (!value(Kind::kArray) || !enter()) return false;
-    if (track_placeholders_) frames_.push_back(Frame{false});
-    return true;
-  }
-  bool end_array() override {
-    --depth_;
-    if (track_placeholders_) frames_.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t position, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& /*ex*/) override {
-    // nlohmann's message quotes the input, which may be anything: keep only the position.
-    if (error_.empty()) error_ = "invalid JSON payload (at byte " + std::to_string(position) + ")";
-    return false;
-  }
-
-  Kind top() const { return top_; }
-  Kind first_element() const { return first_element_; }
-  const std::string& error() const { return error_; }
-
-  // Placeholder references per attachment, once parsing succeeded.
-  const std::vector<uint32_t>& references() const { return seen_; }
-
- private:
-  enum class Key : uint8_t { kOther, kPlaceholder, kNum };
-  struct Frame {
-    bool is_object;
-    Key key = Key::kOther;
-    bool placeholder = false;
-    bool num_valid = false;
-    uint64_t num = 0;
-  };
-
-  bool in_object() const {
-    return track_placeholders_ && !frames_.empty() && frames_.back().is_object;
-  }
-
-  bool value(Kind kind) {
-    if (depth_ == 0) {
-      top_ = kind;
-    } else if (depth_ == 1 && top_ == Kind::kArray && first_element_ == Kind::kNone) {
-      first_element_ = kind;
-    }
-    // Any value other than `true` under "_placeholder" (or a number under "num") voids it.
-    if (in_object() && kind != Kind::kBool && kind != Kind::kNumber) {
-      Frame& f = frames_.back();
-      if (f.key == Key::kPlaceholder) f.placeholder = false;
-      if (f.key == Key::kNum) f.num_valid = false;
-    }
-    return true;
-  }
-
-  bool number(bool valid_index, uint64_t v) {
-    if (in_object()) {
-      Frame& f = frames_.back();
-      if (f.key == Key::kNum) {
-        f.num_valid = valid_index;
-        f.num = v;
-      } else if (f.key == Key::kPlaceholder) {
-        f.placeholder = false;
-      }
-    }
-    return value(Kind::kNumber);
-  }
-
-  bool enter() {
-    if (++depth_ > max_depth_) {
-      error_ = "JSON payload nested deeper than " + std::to_string(max_depth_) + " levels";
-      return false;
-    }
-    return true;
-  }
-
-  uint32_t max_depth_;
-  bool track_placeholders_;
-  uint32_t depth_ = 0;
-  Kind top_ = Kind::kNone;
-  Kind first_element_ = Kind::kNone;
-  std::string error_;
-  std::vector<Frame> frames_;
-  std::vector<uint32_t> seen_;
-};
-
+// The checks socket.io-parser's isPayloadValid makes, on json_scan's one pass over the text (no
+// DOM, no copy of its strings): this runs for every packet a client sends.
 Status validate_payload(const Packet& packet, const DecodeLimits& limits) {
   const PacketType type = packet.type;
   if (packet.data_json.empty()) {
@@ -218,49 +69,59 @@ Status validate_payload(const Packet& packet, const DecodeLimits& limits) {
   }
   if (type == PacketType::kDisconnect) return bad("DISCONNECT with a payload");
 
-  // nlohmann's lexer takes a NUL byte for the end of input; JSON never has one outside a string,
-  // nor raw inside one.
-  if (packet.data_json.find('\0') != std::string::npos)
-    return bad("invalid JSON payload (NUL byte)");
-
   const bool binary = is_binary_type(type);
-  PayloadValidator validator(limits.max_json_depth, binary, packet.attachments);
-  bool parsed = false;
-  try {
-    parsed = Json::sax_parse(packet.data_json.begin(), packet.data_json.end(), &validator);
-  } catch (const std::exception&) {
-    parsed = false;
-  }
-  if (!parsed) {
-    return bad(validator.error().empty() ? "invalid JSON payload" : validator.error());
+  json::ScanOptions options;
+  options.max_depth = limits.max_json_depth;
+  options.depth_rule = json::DepthRule::kContainers;
+  options.placeholders = binary ? json::Placeholders::kEvery : json::Placeholders::kIgnore;
+  options.attachments = packet.attachments;
+  options.skip_bom = true;  // what nlohmann, which the edge used before, accepted
+  const json::JsonScan scan = json::scan_json(packet.data_json, options);
+  if (scan.error != json::JsonScanError::kNone) {
+    // A NUL byte is reported as such, whatever else is wrong (JSON never has one outside a
+    // string, nor raw inside one); looked for only once the text is refused.
+    if (packet.data_json.find('\0') != std::string::npos) {
+      return bad("invalid JSON payload (NUL byte)");
+    }
+    if (scan.error == json::JsonScanError::kDepth) {
+      return bad("JSON payload nested deeper than " + std::to_string(limits.max_json_depth) +
+                 " levels");
+    }
+    if (scan.error == json::JsonScanError::kPlaceholder) {
+      return bad("placeholder does not reference one of the " + std::to_string(packet.attachments) +
+                 " attachments");
+    }
+    return bad("invalid JSON payload (at byte " + std::to_string(scan.error_offset) + ")");
   }
 
-  const Kind top = validator.top();
+  const json::Kind top = scan.top;
   switch (type) {
     case PacketType::kConnect:
-      if (top != Kind::kObject) return bad("CONNECT payload must be an object");
+      if (top != json::Kind::kObject) return bad("CONNECT payload must be an object");
       break;
     case PacketType::kConnectError:
-      if (top != Kind::kObject && top != Kind::kString) {
+      if (top != json::Kind::kObject && top != json::Kind::kString) {
         return bad("CONNECT_ERROR payload must be an object or a string");
       }
       break;
     case PacketType::kEvent:
     case PacketType::kBinaryEvent:
-      if (top != Kind::kArray) return bad("EVENT payload must be an array");
-      if (validator.first_element() == Kind::kNone) return bad("EVENT payload is an empty array");
-      if (validator.first_element() != Kind::kString) return bad("event name must be a string");
+      if (top != json::Kind::kArray) return bad("EVENT payload must be an array");
+      if (scan.first_element == json::Kind::kNone) return bad("EVENT payload is an empty array");
+      if (scan.first_element != json::Kind::kString) return bad("event name must be a string");
       break;
     case PacketType::kAck:
     case PacketType::kBinaryAck:
-      if (top != Kind::kArray) return bad("ACK payload must be an array");
+      if (top != json::Kind::kArray) return bad("ACK payload must be an array");
       break;
     case PacketType::kDisconnect:
       break;  // handled above
   }
 
   if (binary && limits.strict_placeholders) {
-    const auto& refs = validator.references();
+    // Every attachment referenced exactly once (scan_json checked each num is in range).
+    std::vector<uint32_t> refs(packet.attachments, 0);
+    for (const int64_t num : scan.placeholders) ++refs[static_cast<std::size_t>(num)];
     for (std::size_t i = 0; i < refs.size(); ++i) {
       if (refs[i] != 1) {
         return bad("attachment " + std::to_string(i) +
