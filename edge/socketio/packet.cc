@@ -75,7 +75,9 @@ Status validate_payload(const Packet& packet, const DecodeLimits& limits) {
   options.depth_rule = json::DepthRule::kContainers;
   options.placeholders = binary ? json::Placeholders::kEvery : json::Placeholders::kIgnore;
   options.attachments = packet.attachments;
-  options.skip_bom = true;  // what nlohmann, which the edge used before, accepted
+  // A leading byte order mark is refused, as JSON.parse in socket.io-parser refuses it (nlohmann,
+  // which the edge used before, skipped it, and split_event then refused such an EVENT).
+  options.skip_bom = false;
   const json::JsonScan scan = json::scan_json(packet.data_json, options);
   if (scan.error != json::JsonScanError::kNone) {
     // A NUL byte is reported as such, whatever else is wrong (JSON never has one outside a

@@ -265,6 +265,10 @@ inline std::string disagreement(PacketType type, uint32_t attachments, std::stri
   packet.type = type;
   packet.attachments = is_binary_type(type) ? attachments : 0;
   packet.data_json = json;
+  // The one intended difference: a payload led by a UTF-8 byte order mark is not JSON (JSON.parse
+  // in socket.io-parser refuses it; nlohmann skipped it). The reference sees a byte that no JSON
+  // text starts with in its place, so every check that comes first still applies.
+  if (packet.data_json.starts_with("\xEF\xBB\xBF")) packet.data_json.replace(0, 3, "#");
   const std::string expected = comparable(validate_payload(packet, limits));
   const Result<Packet> decoded = decode_packet(frame, limits);
   const std::string got = comparable(decoded.status());

@@ -25,12 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   if (!packet->data_json.empty() && !herald::sio::parse_json(packet->data_json, 32).ok()) abort();
 
-  // decode_packet accepts a payload led by a UTF-8 byte order mark (as nlohmann did) but
-  // split_event does not: such an EVENT closes the connection as a bad packet after decoding
-  // (JSON.parse in socket.io-parser refuses the mark outright). Known; not split here.
-  const bool byte_order_mark = packet->data_json.starts_with("\xEF\xBB\xBF");
-  if ((packet->type == PacketType::kEvent || packet->type == PacketType::kBinaryEvent) &&
-      !byte_order_mark) {
+  if (packet->type == PacketType::kEvent || packet->type == PacketType::kBinaryEvent) {
     auto parts = herald::sio::split_event(packet->data_json);
     if (!parts.ok()) abort();
     const std::string args = parts->args_json();
