@@ -20,11 +20,11 @@ std::vector<std::string> to_vector(const google::protobuf::RepeatedPtrField<std:
 }
 
 void fill_socket_info(const PresenceSocket& s, v1::SocketInfo* out) {
-  out->set_socket_id(s.socket_id);
-  out->set_ns(s.ns);
-  out->set_user_id(s.user_id);
-  out->set_edge_id(std::string(s.edge_id));
-  for (const std::string& room : s.rooms) out->add_rooms(room);
+  out->set_socket_id(std::string(s.socket_id()));
+  out->set_ns(std::string(s.ns()));
+  out->set_user_id(std::string(s.user_id()));
+  out->set_edge_id(std::string(s.edge_id()));
+  for (std::string& room : s.rooms()) out->add_rooms(std::move(room));
 }
 
 Status validate_user(const std::string& user_id, const EmitLimits& limits) {
@@ -48,7 +48,7 @@ std::shared_ptr<EdgeConnection> Broker::route_for_socket(const std::string& sock
   if (auto it = sessions_.find(socket_id); it != sessions_.end()) return it->second.conn;
   const PresenceSocket* s = presence_->registry().find_socket(socket_id);
   if (s == nullptr) return nullptr;
-  auto edge = edges_.find(std::string(s->edge_id));
+  auto edge = edges_.find(std::string(s->edge_id()));
   return edge == edges_.end() ? nullptr : edge->second.lock();
 }
 
@@ -70,7 +70,7 @@ Result<std::vector<std::string>> Broker::resolve_target(const std::string& ns,
       Status s = validate_user(target.user_id(), limits_);
       if (!s.ok()) return Status(StatusCode::kInvalidArgument, "target." + s.message());
       for (const PresenceSocket* socket : registry.user_sockets(target.user_id(), ns)) {
-        out.push_back(socket->socket_id);
+        out.emplace_back(socket->socket_id());
       }
       return out;
     }
@@ -87,7 +87,7 @@ Result<std::vector<std::string>> Broker::resolve_target(const std::string& ns,
       auto local = sessions_.find(id);
       const PresenceSocket* known = registry.find_socket(id);
       if ((local != sessions_.end() && local->second.ns == ns) ||
-          (known != nullptr && known->ns == ns)) {
+          (known != nullptr && known->ns() == ns)) {
         out.push_back(id);
       }
       return out;
@@ -251,7 +251,7 @@ uint32_t Broker::apply_room_command(const std::string& ns, const v1::Target& tar
       if (auto it = sessions_.find(target.socket_id()); it != sessions_.end()) {
         edge_id = it->second.conn->edge_id();
       } else if (const PresenceSocket* s = presence_->registry().find_socket(target.socket_id())) {
-        edge_id = s->edge_id;
+        edge_id = s->edge_id();
       }
       if (edge_id.empty() || targets->empty()) return 0;
       command.add_socket_ids(target.socket_id());
@@ -364,7 +364,7 @@ void Broker::list_room_members(v1::ListRoomMembersRequest req,
     for (const std::string& id : registry.room_sockets(ns, req.room())) {
       const PresenceSocket* socket = registry.find_socket(id);
       if (socket == nullptr) continue;
-      if (!socket->user_id.empty()) users.insert(socket->user_id);
+      if (!socket->user_id().empty()) users.emplace(socket->user_id());
       fill_socket_info(*socket, response.add_sockets());
     }
     for (const std::string& user : users) response.add_user_ids(user);
