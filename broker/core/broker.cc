@@ -320,12 +320,9 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   }
 
   Session session;
-  session.socket_id = socket_id;
-  session.ns = ns;
+  session.socket_id = InlineId(socket_id);
   session.conn = conn;
-  session.policy_set = set;
-  session.policy = ns_policy;
-  session.match = std::move(match);
+  session.space = bind_namespace(std::move(set), ns_policy, std::move(match));
   session.anonymous = decision.anonymous;
   session.user_id = decision.user_id;
   if (!decision.anonymous) {
@@ -348,7 +345,6 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
       }
     }
   }
-  // session.limiter grows on its first rated event: an idle socket keeps no buckets.
   if (!session.anonymous) session.token_expires_at_ms = expires_at_ms;
 
   internal::BrokerToEdge out;
@@ -397,20 +393,28 @@ void Broker::handle_close(const std::shared_ptr<EdgeConnection>& conn,
   remove_session(close.socket_id(), close.reason());
 }
 
-void Broker::remove_session(const std::string& socket_id, const std::string& reason) {
+void Broker::remove_session(std::string_view socket_id, const std::string& reason) {
   auto it = sessions_.find(socket_id);
   if (it == sessions_.end()) return;
   notify_lifecycle(it->second, kDisconnectRoute, "", reason);
   announce(it->second, it->second.rooms, false);
-  cancel_deadline(&it->second.expiry_deadline, &it->second.has_expiry_deadline);
-  cancel_deadline(&it->second.grace_deadline, &it->second.has_grace_deadline);
+  cancel_deadline(it->second);
+  // For pending EmitWithAck calls below; copied now, as socket_id may view the session's id.
+  const std::string id_key = emits_.empty() ? std::string() : std::string(socket_id);
+  // The namespace's entry goes with its last session (for patterns, names can be many).
+  if (it->second.space.use_count() == 1) {
+    auto space = namespaces_.find(std::string_view(it->second.ns()));
+    if (space != namespaces_.end() && space->second.lock() == it->second.space) {
+      namespaces_.erase(space);
+    }
+  }
   sessions_.erase(it);
   counters_.sessions_closed.fetch_add(1, std::memory_order_relaxed);
   counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
   // Acks that can no longer come are reported as timed out right away.
   std::vector<uint64_t> done;
   for (auto& [id, pending] : emits_) {
-    auto pos = pending.index.find(socket_id);
+    auto pos = pending.index.find(id_key);
     if (pos == pending.index.end()) continue;
     pending.index.erase(pos);
     if (--pending.remaining == 0) done.push_back(id);
@@ -418,14 +422,30 @@ void Broker::remove_session(const std::string& socket_id, const std::string& rea
   for (uint64_t id : done) finish_emit(id);
 }
 
+std::shared_ptr<const Broker::SessionNamespace> Broker::bind_namespace(
+    std::shared_ptr<const policy::PolicySet> set, const policy::NamespacePolicy* policy,
+    policy::NamespaceMatch match) {
+  auto it = namespaces_.find(std::string_view(match.name));
+  if (it != namespaces_.end()) {
+    // A policy reload gives new sessions a new one; the old sessions keep theirs.
+    std::shared_ptr<const SessionNamespace> bound = it->second.lock();
+    if (bound && bound->set == set) return bound;
+  } else {
+    it = namespaces_.emplace(match.name, std::weak_ptr<const SessionNamespace>()).first;
+  }
+  auto bound = std::make_shared<const SessionNamespace>(
+      SessionNamespace{std::move(set), policy, std::move(match)});
+  it->second = bound;
+  return bound;
+}
+
 void Broker::schedule_expiry(Session& session) {
-  // A refresh replaces the previous expiry.
-  cancel_deadline(&session.expiry_deadline, &session.has_expiry_deadline);
-  cancel_deadline(&session.grace_deadline, &session.has_grace_deadline);
+  // A refresh replaces the previous expiry (or grace).
+  cancel_deadline(session);
   if (session.token_expires_at_ms <= 0) return;
-  session.expiry_deadline = schedule(session.token_expires_at_ms,
-                                     Deadline{DeadlineKind::kTokenExpiry, session.socket_id, 0});
-  session.has_expiry_deadline = true;
+  session.deadline = schedule(session.token_expires_at_ms,
+                              Deadline::of_session(DeadlineKind::kTokenExpiry, session));
+  session.has_deadline = true;
 }
 
 void Broker::announce(const Session& session, const std::vector<std::string>& rooms, bool joined) {
@@ -433,21 +453,21 @@ void Broker::announce(const Session& session, const std::vector<std::string>& ro
   for (const std::string& room : rooms) {
     bool match = false;
     for (const PresenceEventRule& rule : options_.presence_events) {
-      if (!policy::glob_match(rule.ns, session.ns)) continue;
+      if (!policy::glob_match(rule.ns, session.ns())) continue;
       for (const std::string& pattern : rule.rooms)
         match = match || policy::glob_match(pattern, room);
       if (match) break;
     }
     if (!match) continue;
     internal::Delivery delivery;
-    delivery.set_ns(session.ns);
+    delivery.set_ns(session.ns());
     delivery.add_rooms(room);
-    delivery.add_except_socket_ids(session.socket_id);
+    delivery.add_except_socket_ids(session.socket_id.str());
     delivery.set_event(std::string(joined ? kPresenceJoinEvent : kPresenceLeaveEvent));
-    delivery.set_args_json(
-        nlohmann::json::array(
-            {{{"room", room}, {"user_id", session.user_id}, {"socket_id", session.socket_id}}})
-            .dump());
+    delivery.set_args_json(nlohmann::json::array({{{"room", room},
+                                                   {"user_id", session.user_id},
+                                                   {"socket_id", session.socket_id.view()}}})
+                               .dump());
     delivery.set_volatile_(true);
     fanout_.publish(std::move(delivery));
   }
@@ -456,10 +476,10 @@ void Broker::announce(const Session& session, const std::vector<std::string>& ro
 void Broker::disconnect_session(Session& session, const std::string& reason) {
   if (reason == "token expired") counters_.token_expiries.fetch_add(1, std::memory_order_relaxed);
   internal::BrokerToEdge out;
-  out.mutable_disconnect()->set_socket_id(session.socket_id);
+  out.mutable_disconnect()->set_socket_id(session.socket_id.str());
   out.mutable_disconnect()->set_reason(reason);
   session.conn->send(std::move(out));
-  remove_session(std::string(session.socket_id), reason);
+  remove_session(session.socket_id, reason);
 }
 
 void Broker::send_verdict(EdgeConnection& conn, const std::string& socket_id, const std::string& ns,
@@ -515,7 +535,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   if (!event.args_json().empty()) {
     bool is_array = false;
     if (event.event() == kRefreshTokenEvent ||
-        policy::event_reads_args(*session.policy, event.event())) {
+        policy::event_reads_args(session.policy(), event.event())) {
       args = nlohmann::json::parse(event.args_json(), nullptr, /*allow_exceptions=*/false);
       is_array = !args.is_discarded() && args.is_array();
     } else {
@@ -543,16 +563,17 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
                                                  : event.args_json().size() + attachment_bytes;
   ctx.identity.sub = session.user_id;
   nlohmann::json claims;
-  if (!session.anonymous && session.policy->events_use_claims) {
+  if (!session.anonymous && session.policy().events_use_claims) {
     claims = nlohmann::json::parse(session.claims_json, nullptr, /*allow_exceptions=*/false);
   }
   ctx.identity.claims = session.anonymous ? nullptr : &claims;
-  ctx.identity.match = &session.match;
+  ctx.identity.match = &session.space->match;
   ctx.socket_id = session.socket_id;
   ctx.rooms = session.rooms;
-  ctx.limiter = &session.limiter;
+  if (!session.limiter) session.limiter = std::make_unique<policy::RateLimiter>();
+  ctx.limiter = session.limiter.get();
   ctx.now = policy::RateClock::now();
-  policy::EventDecision decision = policy::decide_event(*session.policy, ctx);
+  policy::EventDecision decision = policy::decide_event(session.policy(), ctx);
 
   if (const ClientError* error = decision.error()) {
     send_error(*conn, event, *error);
@@ -560,9 +581,9 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   }
   if (auto* relay = std::get_if<policy::RelayAction>(&decision.outcome)) {
     internal::Delivery delivery;
-    delivery.set_ns(session.ns);
+    delivery.set_ns(session.ns());
     for (std::string& room : relay->rooms) delivery.add_rooms(std::move(room));
-    if (relay->except_sender) delivery.add_except_socket_ids(session.socket_id);
+    if (relay->except_sender) delivery.add_except_socket_ids(session.socket_id.str());
     delivery.set_event(event.event());
     delivery.set_args_json(event.args_json().empty() ? "[]" : event.args_json());
     for (std::string& a : *event.mutable_attachments()) delivery.add_attachments(std::move(a));
@@ -575,7 +596,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   if (auto* join = std::get_if<policy::JoinAction>(&decision.outcome)) {
     internal::BrokerToEdge out;
     internal::RoomChange* change = out.mutable_rooms();
-    change->add_socket_ids(session.socket_id);
+    change->add_socket_ids(session.socket_id.str());
     std::vector<std::string> added;
     for (const std::string& room : join->rooms) {
       change->add_join(room);
@@ -593,7 +614,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   if (auto* leave = std::get_if<policy::LeaveAction>(&decision.outcome)) {
     internal::BrokerToEdge out;
     internal::RoomChange* change = out.mutable_rooms();
-    change->add_socket_ids(session.socket_id);
+    change->add_socket_ids(session.socket_id.str());
     std::vector<std::string> removed;
     for (const std::string& room : leave->rooms) {
       change->add_leave(room);
@@ -621,14 +642,14 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   if (event.wants_ack()) {
     call_id = next_call_id_++;
     calls_[call_id] =
-        PendingCall{handler, session.socket_id, session.ns, conn, event.ack_id(), {}, 0};
+        PendingCall{handler, session.socket_id.str(), session.ns(), conn, event.ack_id(), {}, 0};
     schedule(options_.clock() + options_.api.handler_timeout_ms,
-             Deadline{DeadlineKind::kCall, {}, call_id});
+             Deadline::of_id(DeadlineKind::kCall, call_id));
   }
   out->set_call_id(call_id);
-  out->set_ns(session.ns);
+  out->set_ns(session.ns());
   out->set_event(event.event());
-  out->set_socket_id(session.socket_id);
+  out->set_socket_id(session.socket_id.str());
   out->set_user_id(session.user_id);
   out->set_claims_json(session.claims_json);
   if (event.args_json().empty()) {
@@ -680,8 +701,8 @@ void Broker::handle_refresh(Session& session, const internal::ClientEvent& event
   ctx.token.ok = true;
   ctx.token.sub = verified->subject;
   ctx.token.claims = verified->claims;
-  ctx.match = &session.match;
-  policy::ConnectDecision decision = policy::decide_connect(*session.policy, ctx);
+  ctx.match = &session.space->match;
+  policy::ConnectDecision decision = policy::decide_connect(session.policy(), ctx);
   if (!decision.allowed) {
     send_error(conn, event, decision.error);
     return;
@@ -691,8 +712,9 @@ void Broker::handle_refresh(Session& session, const internal::ClientEvent& event
   session.disconnect_at_ms = 0;
   schedule_expiry(session);
   counters_.token_refreshes.fetch_add(1, std::memory_order_relaxed);
-  HLOG_DEBUG(kLog, "token refreshed",
-             {{"socket", session.socket_id}, {"expires_at_ms", session.token_expires_at_ms}});
+  HLOG_DEBUG(
+      kLog, "token refreshed",
+      {{"socket", session.socket_id.view()}, {"expires_at_ms", session.token_expires_at_ms}});
   send_ok(conn, event, {{"ok", true}, {"expires_at_ms", session.token_expires_at_ms}});
 }
 
@@ -800,10 +822,8 @@ HandlerStream* Broker::pick_handler(const Session& session, std::string_view eve
     entry.next = (entry.next + 1) % entry.handlers.size();
     return pick;
   };
-  if (HandlerStream* h = try_key(session.ns)) return h;
-  if (session.policy != nullptr && session.policy->name != session.ns) {
-    return try_key(session.policy->name);
-  }
+  if (HandlerStream* h = try_key(session.ns())) return h;
+  if (session.policy().name != session.ns()) return try_key(session.policy().name);
   return nullptr;
 }
 
@@ -814,9 +834,9 @@ void Broker::notify_lifecycle(const Session& session, std::string_view route, st
   v1::ServerMessage msg;
   v1::ServerMessage::ClientEvent* out = msg.mutable_event();
   out->set_call_id(0);
-  out->set_ns(session.ns);
+  out->set_ns(session.ns());
   out->set_event(std::string(route));
-  out->set_socket_id(session.socket_id);
+  out->set_socket_id(session.socket_id.str());
   out->set_user_id(session.user_id);
   out->set_claims_json(session.claims_json);
   out->set_args_json("[]");
@@ -882,7 +902,7 @@ void Broker::handle_handler_emit(v1::HandlerMessage::Emit& emit) {
   std::string ns = emit.ns();
   if (ns.empty()) {
     auto it = sessions_.find(emit.socket_id());
-    ns = it != sessions_.end() ? it->second.ns : "/";
+    ns = it != sessions_.end() ? it->second.ns() : "/";
   }
   internal::BrokerToEdge out;
   internal::EmitToSocket* e = out.mutable_emit();
@@ -973,11 +993,11 @@ bool Broker::forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const 
                              internal::ClientEvent& event) {
   if (bus_.state() != bus::BusState::kConnected) return false;
   std::string route_ns;
-  if (presence_->peer_handles(session.ns + " " + event.event())) {
-    route_ns = session.ns;
-  } else if (session.policy != nullptr && session.policy->name != session.ns &&
-             presence_->peer_handles(session.policy->name + " " + event.event())) {
-    route_ns = session.policy->name;
+  if (presence_->peer_handles(session.ns() + " " + event.event())) {
+    route_ns = session.ns();
+  } else if (session.policy().name != session.ns() &&
+             presence_->peer_handles(session.policy().name + " " + event.event())) {
+    route_ns = session.policy().name;
   } else {
     return false;
   }
@@ -989,12 +1009,12 @@ bool Broker::forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const 
     // timeout is this broker's.
     call_id = next_call_id_++;
     calls_[call_id] =
-        PendingCall{nullptr, session.socket_id, session.ns, conn, event.ack_id(), {}, 0};
+        PendingCall{nullptr, session.socket_id.str(), session.ns(), conn, event.ack_id(), {}, 0};
     schedule(options_.clock() + options_.api.handler_timeout_ms,
-             Deadline{DeadlineKind::kCall, {}, call_id});
+             Deadline::of_id(DeadlineKind::kCall, call_id));
   }
   const std::string name = event.event();
-  event.set_ns(session.ns);
+  event.set_ns(session.ns());
   if (event.args_json().empty()) event.set_args_json("[]");
   *handled->mutable_event() = std::move(event);
   handled->set_route_ns(route_ns);
@@ -1037,7 +1057,7 @@ void Broker::handle_peer_event(internal::HandledEvent& handled) {
     call.handler = handler;
     calls_[call_id] = call;
     schedule(options_.clock() + options_.api.handler_timeout_ms,
-             Deadline{DeadlineKind::kCall, {}, call_id});
+             Deadline::of_id(DeadlineKind::kCall, call_id));
   }
   out->set_call_id(call_id);
   out->set_ns(event.ns());
@@ -1114,11 +1134,11 @@ Broker::DeadlineMap::iterator Broker::schedule(int64_t at_ms, Deadline deadline)
   return it;
 }
 
-void Broker::cancel_deadline(DeadlineMap::iterator* it, bool* set) {
-  if (!*set) return;
-  deadlines_.erase(*it);
-  *it = DeadlineMap::iterator{};
-  *set = false;
+void Broker::cancel_deadline(Session& session) {
+  if (!session.has_deadline) return;
+  deadlines_.erase(session.deadline);
+  session.deadline = DeadlineMap::iterator{};
+  session.has_deadline = false;
 }
 
 void Broker::arm_timer() {
@@ -1153,14 +1173,12 @@ void Broker::tick() {
 void Broker::fire(const Deadline& deadline, int64_t now) {
   switch (deadline.kind) {
     case DeadlineKind::kTokenExpiry: {
-      auto it = sessions_.find(deadline.socket_id);
-      if (it == sessions_.end()) return;
-      Session& session = it->second;
-      session.has_expiry_deadline = false;  // tick() erased it
+      Session& session = *deadline.session;
+      session.has_deadline = false;  // tick() erased it
       // Stale entry: the token was refreshed to a later expiry.
       if (session.token_expires_at_ms <= 0 || session.token_expires_at_ms > now) return;
       if (options_.on_expiry == OnExpiry::kDisconnect || options_.grace_s == 0) {
-        HLOG_DEBUG(kLog, "token expired: disconnecting", {{"socket", session.socket_id}});
+        HLOG_DEBUG(kLog, "token expired: disconnecting", {{"socket", session.socket_id.view()}});
         disconnect_session(session, "token expired");
         return;
       }
@@ -1168,24 +1186,22 @@ void Broker::fire(const Deadline& deadline, int64_t now) {
       session.disconnect_at_ms = session.token_expires_at_ms + int64_t{options_.grace_s} * 1000;
       internal::BrokerToEdge out;
       internal::EmitToSocket* emit = out.mutable_emit();
-      emit->set_socket_id(session.socket_id);
-      emit->set_ns(session.ns);
+      emit->set_socket_id(session.socket_id.str());
+      emit->set_ns(session.ns());
       emit->set_event(std::string(kTokenExpiredEvent));
       emit->set_args_json(
           nlohmann::json::array({{{"disconnect_at_ms", session.disconnect_at_ms}}}).dump());
       session.conn->send(std::move(out));
-      session.grace_deadline =
-          schedule(session.disconnect_at_ms, Deadline{DeadlineKind::kGrace, session.socket_id, 0});
-      session.has_grace_deadline = true;
+      session.deadline =
+          schedule(session.disconnect_at_ms, Deadline::of_session(DeadlineKind::kGrace, session));
+      session.has_deadline = true;
       return;
     }
     case DeadlineKind::kGrace: {
-      auto it = sessions_.find(deadline.socket_id);
-      if (it == sessions_.end()) return;
-      Session& session = it->second;
-      session.has_grace_deadline = false;  // tick() erased it
+      Session& session = *deadline.session;
+      session.has_deadline = false;  // tick() erased it
       if (session.disconnect_at_ms == 0 || session.disconnect_at_ms > now) return;  // refreshed
-      HLOG_DEBUG(kLog, "token grace over: disconnecting", {{"socket", session.socket_id}});
+      HLOG_DEBUG(kLog, "token grace over: disconnecting", {{"socket", session.socket_id.view()}});
       disconnect_session(session, "token expired");
       return;
     }

@@ -24,6 +24,7 @@
 #include "broker/core/handler_stream.h"
 #include "broker/fanout/emit_validation.h"
 #include "broker/fanout/fanout.h"
+#include "broker/inline_id.h"
 #include "broker/policy/decide.h"
 #include "broker/presence/presence_sync.h"
 #include "common/bus/bus.h"
@@ -163,41 +164,62 @@ class Broker : public std::enable_shared_from_this<Broker> {
 
  private:
   enum class DeadlineKind { kTokenExpiry, kGrace, kEmit, kCall };
+  struct Session;
   struct Deadline {
+    static Deadline of_session(DeadlineKind kind, Session& session) {
+      Deadline d{kind, {}};
+      d.session = &session;
+      return d;
+    }
+    static Deadline of_id(DeadlineKind kind, uint64_t id) {
+      Deadline d{kind, {}};
+      d.id = id;
+      return d;
+    }
+
     DeadlineKind kind;
-    // kTokenExpiry, kGrace: views the session's own id. A session cancels its deadlines before
-    // it is erased (remove_session), so the view never outlives it; no id copy per socket.
-    std::string_view socket_id;
-    uint64_t id = 0;  // kEmit: request id; kCall: call id
+    union {
+      // kTokenExpiry, kGrace: a session cancels its deadline before it is erased
+      // (remove_session), so the pointer never outlives it (map nodes do not move).
+      Session* session;
+      uint64_t id;  // kEmit: request id; kCall: call id
+    };
   };
   using DeadlineMap = std::multimap<int64_t, Deadline>;
 
-  struct Session {
-    std::string socket_id;
-    std::string ns;
-    std::shared_ptr<EdgeConnection> conn;
-    std::shared_ptr<const policy::PolicySet> policy_set;  // keeps `policy` alive
+  // What a session's namespace resolved to under the policy set it connected with. Shared by
+  // the sessions of one namespace (interned in namespaces_): one pointer per session instead of
+  // the name, the match and the policy pointers (≈ 110 bytes).
+  struct SessionNamespace {
+    std::shared_ptr<const policy::PolicySet> set;  // keeps `policy` alive
     const policy::NamespacePolicy* policy = nullptr;
-    policy::NamespaceMatch match;
+    policy::NamespaceMatch match;  // match.name is the namespace
+  };
+
+  struct Session {
+    const std::string& ns() const { return space->match.name; }
+    const policy::NamespacePolicy& policy() const { return *space->policy; }
+
+    InlineId socket_id;
+    std::shared_ptr<EdgeConnection> conn;
+    std::shared_ptr<const SessionNamespace> space;
     bool anonymous = true;
-    // Whether expiry_deadline / grace_deadline below are set (kept here, next to `anonymous`:
-    // two std::optional<iterator> cost 16 bytes of padding per session).
-    bool has_expiry_deadline = false;
-    bool has_grace_deadline = false;
+    // Whether `deadline` is set. A session has one pending deadline at most: its token's expiry,
+    // or once that passed under auth.on_expiry `grace`, the end of the grace period.
+    bool has_deadline = false;
     std::string user_id;
     // The verified claims as compact JSON ("{}" when anonymous), as handlers get them. Events
     // parse them again only when the namespace's templates read claims (events_use_claims):
     // a JSON tree per idle socket costs ~380 bytes, the text ~50.
     std::string claims_json = "{}";
     std::vector<std::string> rooms;
-    policy::RateLimiter limiter;
+    std::unique_ptr<policy::RateLimiter>
+        limiter;  // made on the first event: idle sockets keep none
     int64_t token_expires_at_ms = 0;
     int64_t disconnect_at_ms = 0;  // grace: when the socket goes unless it refreshes
-    // Its pending kTokenExpiry / kGrace deadlines, erased with the session: a closed socket's
-    // expiry would otherwise wait in deadlines_ for the token's lifetime, so memory grew with
-    // connection churn × token lifetime.
-    DeadlineMap::iterator expiry_deadline{};
-    DeadlineMap::iterator grace_deadline{};
+    // Erased with the session: a closed socket's expiry would otherwise wait in deadlines_ for
+    // the token's lifetime, so memory grew with connection churn × token lifetime.
+    DeadlineMap::iterator deadline{};
   };
 
   struct PendingEmit {
@@ -263,7 +285,11 @@ class Broker : public std::enable_shared_from_this<Broker> {
                     const ClientError* error);
   void send_ok(EdgeConnection& conn, const internal::ClientEvent& event, nlohmann::json ack);
   void send_error(EdgeConnection& conn, const internal::ClientEvent& event, ClientError error);
-  void remove_session(const std::string& socket_id, const std::string& reason);
+  void remove_session(std::string_view socket_id, const std::string& reason);
+  // The shared SessionNamespace for `match.name` under `set` (made when none is alive).
+  std::shared_ptr<const SessionNamespace> bind_namespace(
+      std::shared_ptr<const policy::PolicySet> set, const policy::NamespacePolicy* policy,
+      policy::NamespaceMatch match);
   void schedule_expiry(Session& session);
   // Publishes presence events for `rooms` of the session that match a presence_events rule.
   void announce(const Session& session, const std::vector<std::string>& rooms, bool joined);
@@ -318,7 +344,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
 
   // Deadlines.
   DeadlineMap::iterator schedule(int64_t at_ms, Deadline deadline);
-  void cancel_deadline(DeadlineMap::iterator* it, bool* set);  // erases it, if set
+  void cancel_deadline(Session& session);  // erases its deadline, if set
   void arm_timer();
   void fire(const Deadline& deadline, int64_t now);
 
@@ -329,7 +355,12 @@ class Broker : public std::enable_shared_from_this<Broker> {
   Fanout fanout_;
   std::shared_ptr<PresenceSync> presence_;
 
-  std::unordered_map<std::string_view, Session> sessions_;  // keys view Session::socket_id
+  // Keys view Session::socket_id. StringHash (transparent, not std::hash<std::string_view>) also
+  // keeps libstdc++ from caching the hash in every node.
+  std::unordered_map<std::string_view, Session, StringHash, std::equal_to<>> sessions_;
+  std::unordered_map<std::string, std::weak_ptr<const SessionNamespace>, StringHash,
+                     std::equal_to<>>
+      namespaces_;
   std::unordered_map<std::string, std::weak_ptr<EdgeConnection>> edges_;  // edge id → connection
   std::unordered_map<HandlerStream*, HandlerInfo> handlers_;
   std::map<std::pair<std::string, std::string>, RouteEntry> routes_;

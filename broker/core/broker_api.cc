@@ -86,7 +86,7 @@ Result<std::vector<std::string>> Broker::resolve_target(const std::string& ns,
       const std::string& id = target.socket_id();
       auto local = sessions_.find(id);
       const PresenceSocket* known = registry.find_socket(id);
-      if ((local != sessions_.end() && local->second.ns == ns) ||
+      if ((local != sessions_.end() && local->second.ns() == ns) ||
           (known != nullptr && known->ns() == ns)) {
         out.push_back(id);
       }
@@ -225,7 +225,7 @@ void Broker::emit_with_ack(v1::EmitWithAckRequest req, Done<v1::EmitWithAckRespo
       return;
     }
     self.schedule(self.options_.clock() + req.timeout_ms(),
-                  Deadline{DeadlineKind::kEmit, {}, request_id});
+                  Deadline::of_id(DeadlineKind::kEmit, request_id));
   });
 }
 
@@ -264,7 +264,7 @@ uint32_t Broker::apply_room_command(const std::string& ns, const v1::Target& tar
   // Keep this broker's view of its own sessions' rooms in step (policy checks use it).
   for (const std::string& id : *targets) {
     auto it = sessions_.find(id);
-    if (it == sessions_.end() || it->second.ns != ns) continue;
+    if (it == sessions_.end() || it->second.ns() != ns) continue;
     std::vector<std::string>& rooms = it->second.rooms;
     std::vector<std::string> added, removed;
     for (const std::string& room : command.join()) {

@@ -14,6 +14,7 @@
 
 #include "broker/inline_id.h"
 #include "broker/presence/small_list.h"
+#include "broker/string_hash.h"
 #include "herald/internal/bus.pb.h"
 
 namespace herald::broker {
@@ -22,12 +23,6 @@ class PresenceSocket;
 struct PresenceEdge;
 struct PresenceNamespace;
 
-// Transparent string hashing: lookups by string_view need no std::string, and a hash that is not
-// std::hash<std::string> keeps libstdc++ from caching it in every node (8 bytes each).
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
 using SocketList = SmallList<PresenceSocket*>;
 using SocketsByName = std::unordered_map<std::string, SocketList, StringHash, std::equal_to<>>;
 
