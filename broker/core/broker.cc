@@ -443,9 +443,7 @@ void Broker::schedule_expiry(Session& session) {
   // A refresh replaces the previous expiry (or grace).
   cancel_deadline(session);
   if (session.token_expires_at_ms <= 0) return;
-  session.deadline = schedule(session.token_expires_at_ms,
-                              Deadline::of_session(DeadlineKind::kTokenExpiry, session));
-  session.has_deadline = true;
+  schedule(session, session.token_expires_at_ms);
 }
 
 void Broker::announce(const Session& session, const std::vector<std::string>& rooms, bool joined) {
@@ -644,7 +642,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
     calls_[call_id] =
         PendingCall{handler, session.socket_id.str(), session.ns(), conn, event.ack_id(), {}, 0};
     schedule(options_.clock() + options_.api.handler_timeout_ms,
-             Deadline::of_id(DeadlineKind::kCall, call_id));
+             Deadline{DeadlineKind::kCall, call_id});
   }
   out->set_call_id(call_id);
   out->set_ns(session.ns());
@@ -709,7 +707,7 @@ void Broker::handle_refresh(Session& session, const internal::ClientEvent& event
   }
   session.claims_json = verified->claims.dump();
   session.token_expires_at_ms = verified->expires_at_ms;
-  session.disconnect_at_ms = 0;
+  session.in_grace = false;
   schedule_expiry(session);
   counters_.token_refreshes.fetch_add(1, std::memory_order_relaxed);
   HLOG_DEBUG(
@@ -1011,7 +1009,7 @@ bool Broker::forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const 
     calls_[call_id] =
         PendingCall{nullptr, session.socket_id.str(), session.ns(), conn, event.ack_id(), {}, 0};
     schedule(options_.clock() + options_.api.handler_timeout_ms,
-             Deadline::of_id(DeadlineKind::kCall, call_id));
+             Deadline{DeadlineKind::kCall, call_id});
   }
   const std::string name = event.event();
   event.set_ns(session.ns());
@@ -1057,7 +1055,7 @@ void Broker::handle_peer_event(internal::HandledEvent& handled) {
     call.handler = handler;
     calls_[call_id] = call;
     schedule(options_.clock() + options_.api.handler_timeout_ms,
-             Deadline::of_id(DeadlineKind::kCall, call_id));
+             Deadline{DeadlineKind::kCall, call_id});
   }
   out->set_call_id(call_id);
   out->set_ns(event.ns());
@@ -1128,27 +1126,50 @@ void Broker::send_fallback(const std::string& edge_id, const std::string& subjec
 // ---------------------------------------------------------------------------------------------
 // Deadlines
 
-Broker::DeadlineMap::iterator Broker::schedule(int64_t at_ms, Deadline deadline) {
-  auto it = deadlines_.emplace(at_ms, std::move(deadline));
+void Broker::schedule(int64_t at_ms, Deadline deadline) {
+  deadlines_.emplace(at_ms, deadline);
   if (timer_ && at_ms < armed_at_ms_) arm_timer();
-  return it;
+}
+
+void Broker::schedule(Session& session, int64_t at_ms) {
+  std::vector<Session*>& bucket = session_deadlines_[at_ms];
+  session.deadline_pos = static_cast<uint32_t>(bucket.size());
+  bucket.push_back(&session);
+  session.deadline_at_ms = at_ms;
+  session.has_deadline = true;
+  ++session_deadline_count_;
+  if (timer_ && at_ms < armed_at_ms_) arm_timer();
 }
 
 void Broker::cancel_deadline(Session& session) {
   if (!session.has_deadline) return;
-  deadlines_.erase(session.deadline);
-  session.deadline = DeadlineMap::iterator{};
   session.has_deadline = false;
+  --session_deadline_count_;
+  auto bucket = session_deadlines_.find(session.deadline_at_ms);
+  std::vector<Session*>& in = bucket->second;
+  Session* last = in.back();
+  in.pop_back();
+  if (last != &session) {  // swap-remove
+    in[session.deadline_pos] = last;
+    last->deadline_pos = session.deadline_pos;
+  }
+  if (in.empty()) session_deadlines_.erase(bucket);
+}
+
+int64_t Broker::next_deadline_ms() const {
+  int64_t next = INT64_MAX;
+  if (!deadlines_.empty()) next = deadlines_.begin()->first;
+  if (!session_deadlines_.empty()) next = std::min(next, session_deadlines_.begin()->first);
+  return next;
 }
 
 void Broker::arm_timer() {
   if (!timer_ || stopped_) return;
-  if (deadlines_.empty()) {
-    armed_at_ms_ = INT64_MAX;
+  armed_at_ms_ = next_deadline_ms();
+  if (armed_at_ms_ == INT64_MAX) {
     timer_->cancel();
     return;
   }
-  armed_at_ms_ = deadlines_.begin()->first;
   int64_t delay = std::max<int64_t>(0, armed_at_ms_ - options_.clock());
   timer_->expires_after(std::chrono::milliseconds(delay));
   timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
@@ -1162,49 +1183,47 @@ void Broker::arm_timer() {
 
 void Broker::tick() {
   const int64_t now = options_.clock();
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    Deadline deadline = std::move(deadlines_.begin()->second);
-    deadlines_.erase(deadlines_.begin());
-    fire(deadline, now);
+  for (int64_t next = next_deadline_ms(); next <= now; next = next_deadline_ms()) {
+    if (!session_deadlines_.empty() && session_deadlines_.begin()->first == next) {
+      Session& session = *session_deadlines_.begin()->second.back();
+      cancel_deadline(session);
+      fire(session, now);
+    } else {
+      Deadline deadline = deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      fire(deadline);
+    }
   }
-  if (timer_ && !deadlines_.empty() && deadlines_.begin()->first < armed_at_ms_) arm_timer();
+  if (timer_ && next_deadline_ms() < armed_at_ms_) arm_timer();
 }
 
-void Broker::fire(const Deadline& deadline, int64_t now) {
+void Broker::fire(Session& session, int64_t now) {
+  if (session.in_grace) {
+    HLOG_DEBUG(kLog, "token grace over: disconnecting", {{"socket", session.socket_id.view()}});
+    disconnect_session(session, "token expired");
+    return;
+  }
+  // Stale: the token was refreshed to a later expiry.
+  if (session.token_expires_at_ms <= 0 || session.token_expires_at_ms > now) return;
+  if (options_.on_expiry == OnExpiry::kDisconnect || options_.grace_s == 0) {
+    HLOG_DEBUG(kLog, "token expired: disconnecting", {{"socket", session.socket_id.view()}});
+    disconnect_session(session, "token expired");
+    return;
+  }
+  const int64_t disconnect_at_ms = session.token_expires_at_ms + int64_t{options_.grace_s} * 1000;
+  session.in_grace = true;
+  internal::BrokerToEdge out;
+  internal::EmitToSocket* emit = out.mutable_emit();
+  emit->set_socket_id(session.socket_id.str());
+  emit->set_ns(session.ns());
+  emit->set_event(std::string(kTokenExpiredEvent));
+  emit->set_args_json(nlohmann::json::array({{{"disconnect_at_ms", disconnect_at_ms}}}).dump());
+  session.conn->send(std::move(out));
+  schedule(session, disconnect_at_ms);
+}
+
+void Broker::fire(const Deadline& deadline) {
   switch (deadline.kind) {
-    case DeadlineKind::kTokenExpiry: {
-      Session& session = *deadline.session;
-      session.has_deadline = false;  // tick() erased it
-      // Stale entry: the token was refreshed to a later expiry.
-      if (session.token_expires_at_ms <= 0 || session.token_expires_at_ms > now) return;
-      if (options_.on_expiry == OnExpiry::kDisconnect || options_.grace_s == 0) {
-        HLOG_DEBUG(kLog, "token expired: disconnecting", {{"socket", session.socket_id.view()}});
-        disconnect_session(session, "token expired");
-        return;
-      }
-      if (session.disconnect_at_ms != 0) return;  // already in grace
-      session.disconnect_at_ms = session.token_expires_at_ms + int64_t{options_.grace_s} * 1000;
-      internal::BrokerToEdge out;
-      internal::EmitToSocket* emit = out.mutable_emit();
-      emit->set_socket_id(session.socket_id.str());
-      emit->set_ns(session.ns());
-      emit->set_event(std::string(kTokenExpiredEvent));
-      emit->set_args_json(
-          nlohmann::json::array({{{"disconnect_at_ms", session.disconnect_at_ms}}}).dump());
-      session.conn->send(std::move(out));
-      session.deadline =
-          schedule(session.disconnect_at_ms, Deadline::of_session(DeadlineKind::kGrace, session));
-      session.has_deadline = true;
-      return;
-    }
-    case DeadlineKind::kGrace: {
-      Session& session = *deadline.session;
-      session.has_deadline = false;  // tick() erased it
-      if (session.disconnect_at_ms == 0 || session.disconnect_at_ms > now) return;  // refreshed
-      HLOG_DEBUG(kLog, "token grace over: disconnecting", {{"socket", session.socket_id.view()}});
-      disconnect_session(session, "token expired");
-      return;
-    }
     case DeadlineKind::kEmit: {
       finish_emit(deadline.id);  // whatever is still missing stays timed_out
       return;

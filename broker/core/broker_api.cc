@@ -225,7 +225,7 @@ void Broker::emit_with_ack(v1::EmitWithAckRequest req, Done<v1::EmitWithAckRespo
       return;
     }
     self.schedule(self.options_.clock() + req.timeout_ms(),
-                  Deadline::of_id(DeadlineKind::kEmit, request_id));
+                  Deadline{DeadlineKind::kEmit, request_id});
   });
 }
 
