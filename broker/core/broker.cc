@@ -228,8 +228,8 @@ void Broker::on_edge_closed(std::shared_ptr<EdgeConnection> from) {
 void Broker::do_edge_closed(const std::shared_ptr<EdgeConnection>& conn) {
   if (!conn) return;
   std::vector<std::string> gone;
-  for (const auto& [id, session] : sessions_) {
-    if (session.conn == conn) gone.emplace_back(id);
+  for (const Session& session : sessions_) {
+    if (session.conn == conn) gone.emplace_back(session.socket_id.view());
   }
   for (const std::string& id : gone) remove_session(id, "transport close");
   std::erase_if(calls_, [&](const auto& entry) { return entry.second.conn == conn; });
@@ -356,23 +356,19 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   accepted->set_token_expires_at_ms(session.token_expires_at_ms);
   conn->send(std::move(out));
 
-  // The key views the session's own id (nodes never move): re-keyed once the session holds it.
   // Any session under this id was removed above.
-  auto node = sessions_.extract(sessions_.try_emplace(std::string_view(socket_id)).first);
-  node.mapped() = std::move(session);
-  node.key() = node.mapped().socket_id;
-  auto it = sessions_.insert(std::move(node)).position;
+  Session& stored = mutable_session(*sessions_.insert(std::move(session)).first);
   counters_.sessions_accepted.fetch_add(1, std::memory_order_relaxed);
   counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
-  schedule_expiry(it->second);
+  schedule_expiry(stored);
   HLOG_DEBUG(kLog, resuming ? "session resumed" : "connect accepted",
-             {{"socket", socket_id}, {"ns", ns}, {"user", it->second.user_id}});
+             {{"socket", socket_id}, {"ns", ns}, {"user", stored.user_id}});
   if (resuming) return;  // handlers saw its $connect when it first connected
-  announce(it->second, it->second.rooms, true);
+  announce(stored, stored.rooms, true);
 
   // The handshake's auth object as the client sent it (token included: services are trusted
   // callers, and some re-use it downstream).
-  notify_lifecycle(it->second, kConnectRoute, auth_obj.dump(), "");
+  notify_lifecycle(stored, kConnectRoute, auth_obj.dump(), "");
 }
 
 void Broker::reject(EdgeConnection& conn, const std::string& socket_id, const ClientError& error) {
@@ -388,23 +384,24 @@ void Broker::reject(EdgeConnection& conn, const std::string& socket_id, const Cl
 
 void Broker::handle_close(const std::shared_ptr<EdgeConnection>& conn,
                           const internal::SessionClose& close) {
-  auto it = sessions_.find(close.socket_id());
-  if (it == sessions_.end() || it->second.conn != conn) return;
+  const Session* session = find_session(close.socket_id());
+  if (session == nullptr || session->conn != conn) return;
   remove_session(close.socket_id(), close.reason());
 }
 
 void Broker::remove_session(std::string_view socket_id, const std::string& reason) {
   auto it = sessions_.find(socket_id);
   if (it == sessions_.end()) return;
-  notify_lifecycle(it->second, kDisconnectRoute, "", reason);
-  announce(it->second, it->second.rooms, false);
-  cancel_deadline(it->second);
+  Session& session = mutable_session(*it);
+  notify_lifecycle(session, kDisconnectRoute, "", reason);
+  announce(session, session.rooms, false);
+  cancel_deadline(session);
   // For pending EmitWithAck calls below; copied now, as socket_id may view the session's id.
   const std::string id_key = emits_.empty() ? std::string() : std::string(socket_id);
   // The namespace's entry goes with its last session (for patterns, names can be many).
-  if (it->second.space.use_count() == 1) {
-    auto space = namespaces_.find(std::string_view(it->second.ns()));
-    if (space != namespaces_.end() && space->second.lock() == it->second.space) {
+  if (session.space.use_count() == 1) {
+    auto space = namespaces_.find(std::string_view(session.ns()));
+    if (space != namespaces_.end() && space->second.lock() == session.space) {
       namespaces_.erase(space);
     }
   }
@@ -518,13 +515,13 @@ void Broker::send_error(EdgeConnection& conn, const internal::ClientEvent& event
 void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
                           internal::ClientEvent& event) {
   counters_.events.fetch_add(1, std::memory_order_relaxed);
-  auto it = sessions_.find(event.socket_id());
-  if (it == sessions_.end() || it->second.conn != conn) {
+  Session* found = find_session(event.socket_id());
+  if (found == nullptr || found->conn != conn) {
     send_error(*conn, event,
                client_error(ClientErrorCode::kUnavailable, "the session is unknown to the broker"));
     return;
   }
-  Session& session = it->second;
+  Session& session = *found;
 
   // The edge validated the arguments as a JSON array; parsing them again is only needed when the
   // policy looks into them (schema, room templates) or for a token refresh. A plain forward, the
@@ -742,13 +739,13 @@ void Broker::finish_emit(uint64_t request_id) {
 }
 
 std::vector<std::string> Broker::session_rooms(const std::string& socket_id) const {
-  auto it = sessions_.find(socket_id);
-  return it == sessions_.end() ? std::vector<std::string>{} : it->second.rooms;
+  const Session* session = find_session(socket_id);
+  return session == nullptr ? std::vector<std::string>{} : session->rooms;
 }
 
 int64_t Broker::session_token_expiry(const std::string& socket_id) const {
-  auto it = sessions_.find(socket_id);
-  return it == sessions_.end() ? 0 : it->second.token_expires_at_ms;
+  const Session* session = find_session(socket_id);
+  return session == nullptr ? 0 : session->token_expires_at_ms;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -899,8 +896,8 @@ void Broker::handle_handler_emit(v1::HandlerMessage::Emit& emit) {
   }
   std::string ns = emit.ns();
   if (ns.empty()) {
-    auto it = sessions_.find(emit.socket_id());
-    ns = it != sessions_.end() ? it->second.ns() : "/";
+    const Session* session = find_session(emit.socket_id());
+    ns = session != nullptr ? session->ns() : "/";
   }
   internal::BrokerToEdge out;
   internal::EmitToSocket* e = out.mutable_emit();

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "broker/auth/jwt_verifier.h"
@@ -206,6 +207,32 @@ class Broker : public std::enable_shared_from_this<Broker> {
     int64_t deadline_at_ms = 0;
   };
 
+  struct SessionHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const noexcept { return StringHash{}(id); }
+    size_t operator()(const Session& s) const noexcept { return StringHash{}(s.socket_id.view()); }
+  };
+  struct SessionEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return id_of(a) == id_of(b);
+    }
+    static std::string_view id_of(std::string_view id) { return id; }
+    static std::string_view id_of(const Session& s) { return s.socket_id.view(); }
+  };
+  static Session& mutable_session(const Session& s) {
+    return const_cast<Session&>(s);  // NOLINT: the set's key (the id) is never changed
+  }
+  Session* find_session(std::string_view socket_id) {
+    auto it = sessions_.find(socket_id);
+    return it == sessions_.end() ? nullptr : &mutable_session(*it);
+  }
+  const Session* find_session(std::string_view socket_id) const {
+    auto it = sessions_.find(socket_id);
+    return it == sessions_.end() ? nullptr : &*it;
+  }
+
   struct PendingEmit {
     std::vector<v1::SocketAck> acks;
     std::unordered_map<std::string, size_t> index;  // socket id → acks position
@@ -344,9 +371,9 @@ class Broker : public std::enable_shared_from_this<Broker> {
   Fanout fanout_;
   std::shared_ptr<PresenceSync> presence_;
 
-  // Keys view Session::socket_id. StringHash (transparent, not std::hash<std::string_view>) also
-  // keeps libstdc++ from caching the hash in every node.
-  std::unordered_map<std::string_view, Session, StringHash, std::equal_to<>> sessions_;
+  // By socket id, without a separate key (the set hashes and compares only Session::socket_id,
+  // which never changes, so the rest of a session may change in place: mutable_session).
+  std::unordered_set<Session, SessionHash, SessionEq> sessions_;
   std::unordered_map<std::string, std::weak_ptr<const SessionNamespace>, StringHash,
                      std::equal_to<>>
       namespaces_;

@@ -45,7 +45,7 @@ Status Broker::check_namespace(std::string* ns) const {
 }
 
 std::shared_ptr<EdgeConnection> Broker::route_for_socket(const std::string& socket_id) const {
-  if (auto it = sessions_.find(socket_id); it != sessions_.end()) return it->second.conn;
+  if (const Session* session = find_session(socket_id)) return session->conn;
   const PresenceSocket* s = presence_->registry().find_socket(socket_id);
   if (s == nullptr) return nullptr;
   auto edge = edges_.find(std::string(s->edge_id()));
@@ -84,10 +84,9 @@ Result<std::vector<std::string>> Broker::resolve_target(const std::string& ns,
       if (target.socket_id().empty())
         return invalid_argument("target.socket_id: must not be empty");
       const std::string& id = target.socket_id();
-      auto local = sessions_.find(id);
+      const Session* local = find_session(id);
       const PresenceSocket* known = registry.find_socket(id);
-      if ((local != sessions_.end() && local->second.ns() == ns) ||
-          (known != nullptr && known->ns() == ns)) {
+      if ((local != nullptr && local->ns() == ns) || (known != nullptr && known->ns() == ns)) {
         out.push_back(id);
       }
       return out;
@@ -248,8 +247,8 @@ uint32_t Broker::apply_room_command(const std::string& ns, const v1::Target& tar
       break;
     case v1::Target::kSocketId: {
       std::string edge_id;
-      if (auto it = sessions_.find(target.socket_id()); it != sessions_.end()) {
-        edge_id = it->second.conn->edge_id();
+      if (const Session* session = find_session(target.socket_id())) {
+        edge_id = session->conn->edge_id();
       } else if (const PresenceSocket* s = presence_->registry().find_socket(target.socket_id())) {
         edge_id = s->edge_id();
       }
@@ -263,9 +262,9 @@ uint32_t Broker::apply_room_command(const std::string& ns, const v1::Target& tar
   }
   // Keep this broker's view of its own sessions' rooms in step (policy checks use it).
   for (const std::string& id : *targets) {
-    auto it = sessions_.find(id);
-    if (it == sessions_.end() || it->second.ns() != ns) continue;
-    std::vector<std::string>& rooms = it->second.rooms;
+    Session* session = find_session(id);
+    if (session == nullptr || session->ns() != ns) continue;
+    std::vector<std::string>& rooms = session->rooms;
     std::vector<std::string> added, removed;
     for (const std::string& room : command.join()) {
       if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) {
@@ -276,8 +275,8 @@ uint32_t Broker::apply_room_command(const std::string& ns, const v1::Target& tar
     for (const std::string& room : command.leave()) {
       if (std::erase(rooms, room) > 0) removed.push_back(room);
     }
-    announce(it->second, added, true);
-    announce(it->second, removed, false);
+    announce(*session, added, true);
+    announce(*session, removed, false);
   }
   return static_cast<uint32_t>(targets->size());
 }
