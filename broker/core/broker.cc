@@ -324,15 +324,11 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   session.conn = conn;
   session.space = bind_namespace(std::move(set), ns_policy, std::move(match));
   session.anonymous = decision.anonymous;
-  session.user_id = decision.user_id;
-  if (!decision.anonymous) {
-    session.claims_json = ctx.token.claims.dump();
-    session.claims_json.shrink_to_fit();  // kept for the session's life
-  }
+  if (!decision.anonymous) session.identity.assign(decision.user_id, ctx.token.claims.dump());
   session.rooms = std::move(decision.rooms);
-  if (!session.user_id.empty()) {
+  if (!decision.user_id.empty()) {
     // Every identified socket is in its user's room, whatever auto_join says (PushToUser).
-    std::string user_room = "user:" + session.user_id;
+    std::string user_room = "user:" + decision.user_id;
     if (std::find(session.rooms.begin(), session.rooms.end(), user_room) == session.rooms.end()) {
       session.rooms.insert(session.rooms.begin(), std::move(user_room));
     }
@@ -350,7 +346,7 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   internal::BrokerToEdge out;
   internal::SessionAccepted* accepted = out.mutable_accepted();
   accepted->set_socket_id(socket_id);
-  accepted->set_user_id(session.user_id);
+  accepted->set_user_id(decision.user_id);
   for (const std::string& room : session.rooms) accepted->add_rooms(room);
   accepted->set_data_json(decision.session_data.dump());
   accepted->set_token_expires_at_ms(session.token_expires_at_ms);
@@ -362,7 +358,7 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
   schedule_expiry(stored);
   HLOG_DEBUG(kLog, resuming ? "session resumed" : "connect accepted",
-             {{"socket", socket_id}, {"ns", ns}, {"user", stored.user_id}});
+             {{"socket", socket_id}, {"ns", ns}, {"user", decision.user_id}});
   if (resuming) return;  // handlers saw its $connect when it first connected
   announce(stored, stored.rooms, true);
 
@@ -460,7 +456,7 @@ void Broker::announce(const Session& session, const std::vector<std::string>& ro
     delivery.add_except_socket_ids(session.socket_id.str());
     delivery.set_event(std::string(joined ? kPresenceJoinEvent : kPresenceLeaveEvent));
     delivery.set_args_json(nlohmann::json::array({{{"room", room},
-                                                   {"user_id", session.user_id},
+                                                   {"user_id", session.user_id()},
                                                    {"socket_id", session.socket_id.view()}}})
                                .dump());
     delivery.set_volatile_(true);
@@ -556,10 +552,10 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   for (const std::string& a : event.attachments()) attachment_bytes += a.size();
   ctx.payload_bytes = event.payload_bytes() != 0 ? event.payload_bytes()
                                                  : event.args_json().size() + attachment_bytes;
-  ctx.identity.sub = session.user_id;
+  ctx.identity.sub = session.user_id();
   nlohmann::json claims;
   if (!session.anonymous && session.policy().events_use_claims) {
-    claims = nlohmann::json::parse(session.claims_json, nullptr, /*allow_exceptions=*/false);
+    claims = nlohmann::json::parse(session.claims_json(), nullptr, /*allow_exceptions=*/false);
   }
   ctx.identity.claims = session.anonymous ? nullptr : &claims;
   ctx.identity.match = &session.space->match;
@@ -645,8 +641,8 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   out->set_ns(session.ns());
   out->set_event(event.event());
   out->set_socket_id(session.socket_id.str());
-  out->set_user_id(session.user_id);
-  out->set_claims_json(session.claims_json);
+  out->set_user_id(std::string(session.user_id()));
+  out->set_claims_json(std::string(session.claims_json()));
   if (event.args_json().empty()) {
     out->set_args_json("[]");
   } else {
@@ -684,7 +680,7 @@ void Broker::handle_refresh(Session& session, const internal::ClientEvent& event
     send_error(conn, event, client_error(to_client_code(verified.error()), verified.reason()));
     return;
   }
-  if (verified->subject != session.user_id) {
+  if (verified->subject != session.user_id()) {
     send_error(conn, event,
                client_error(ClientErrorCode::kForbidden,
                             "the new token names another subject than the session's"));
@@ -702,7 +698,7 @@ void Broker::handle_refresh(Session& session, const internal::ClientEvent& event
     send_error(conn, event, decision.error);
     return;
   }
-  session.claims_json = verified->claims.dump();
+  session.identity.assign(session.user_id(), verified->claims.dump());
   session.token_expires_at_ms = verified->expires_at_ms;
   session.in_grace = false;
   schedule_expiry(session);
@@ -832,8 +828,8 @@ void Broker::notify_lifecycle(const Session& session, std::string_view route, st
   out->set_ns(session.ns());
   out->set_event(std::string(route));
   out->set_socket_id(session.socket_id.str());
-  out->set_user_id(session.user_id);
-  out->set_claims_json(session.claims_json);
+  out->set_user_id(std::string(session.user_id()));
+  out->set_claims_json(std::string(session.claims_json()));
   out->set_args_json("[]");
   out->set_auth_json(std::move(auth_json));
   out->set_reason(std::move(reason));
@@ -1013,8 +1009,8 @@ bool Broker::forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const 
   if (event.args_json().empty()) event.set_args_json("[]");
   *handled->mutable_event() = std::move(event);
   handled->set_route_ns(route_ns);
-  handled->set_user_id(session.user_id);
-  handled->set_claims_json(session.claims_json);
+  handled->set_user_id(std::string(session.user_id()));
+  handled->set_claims_json(std::string(session.claims_json()));
   handled->set_origin_broker(options_.broker_id);
   handled->set_call_id(call_id);
   bus_.publish(bus::Subjects(options_.cluster_prefix).handle(route_ns, name), std::move(envelope));

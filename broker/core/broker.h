@@ -23,6 +23,7 @@
 #include "broker/broker_config.h"
 #include "broker/core/edge_connection.h"
 #include "broker/core/handler_stream.h"
+#include "broker/core/session_identity.h"
 #include "broker/fanout/emit_validation.h"
 #include "broker/fanout/fanout.h"
 #include "broker/inline_id.h"
@@ -184,6 +185,8 @@ class Broker : public std::enable_shared_from_this<Broker> {
   struct Session {
     const std::string& ns() const { return space->match.name; }
     const policy::NamespacePolicy& policy() const { return *space->policy; }
+    std::string_view user_id() const { return identity.user_id(); }  // "" when anonymous
+    std::string_view claims_json() const { return identity.claims_json(); }
 
     InlineId socket_id;
     std::shared_ptr<EdgeConnection> conn;
@@ -195,11 +198,10 @@ class Broker : public std::enable_shared_from_this<Broker> {
     bool has_deadline = false;
     bool in_grace = false;
     uint32_t deadline_pos = 0;  // in its session_deadlines_ bucket
-    std::string user_id;
-    // The verified claims as compact JSON ("{}" when anonymous), as handlers get them. Events
-    // parse them again only when the namespace's templates read claims (events_use_claims):
-    // a JSON tree per idle socket costs ~380 bytes, the text ~50.
-    std::string claims_json = "{}";
+    // The verified subject and claims (compact JSON, as handlers get them). Events parse the
+    // claims again only when the namespace's templates read them (events_use_claims): a JSON
+    // tree per idle socket costs ~380 bytes, the text ~50.
+    SessionIdentity identity;
     std::vector<std::string> rooms;
     // Made on the first event: idle sockets keep none.
     std::unique_ptr<policy::RateLimiter> limiter;
