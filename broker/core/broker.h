@@ -376,6 +376,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
   // By socket id, without a separate key (the set hashes and compares only Session::socket_id,
   // which never changes, so the rest of a session may change in place: mutable_session).
   std::unordered_set<Session, SessionHash, SessionEq> sessions_;
+  // Namespace name → its SessionNamespace while sessions hold it (the entry goes with the last).
   std::unordered_map<std::string, std::weak_ptr<const SessionNamespace>, StringHash,
                      std::equal_to<>>
       namespaces_;
@@ -393,7 +394,8 @@ class Broker : public std::enable_shared_from_this<Broker> {
   DeadlineMap deadlines_;
   // Sessions by deadline. JWT expiries are whole seconds and sockets connect in bursts, so many
   // sessions share one time: a bucket per time, its sessions in a swap-remove list (each knows
-  // its position) costs ≈ 8 bytes per session where a multimap node cost 64.
+  // its position) costs ≈ 8 bytes per session where a multimap node cost 64. The pointers stay
+  // valid: set nodes do not move, and a session leaves its bucket before it is erased.
   std::map<int64_t, std::vector<Session*>> session_deadlines_;
   size_t session_deadline_count_ = 0;
   std::unique_ptr<boost::asio::steady_timer> timer_;
