@@ -228,8 +228,8 @@ void Broker::on_edge_closed(std::shared_ptr<EdgeConnection> from) {
 void Broker::do_edge_closed(const std::shared_ptr<EdgeConnection>& conn) {
   if (!conn) return;
   std::vector<std::string> gone;
-  for (const auto& [id, session] : sessions_) {
-    if (session.conn == conn) gone.emplace_back(id);
+  for (const Session& session : sessions_) {
+    if (session.conn == conn) gone.emplace_back(session.socket_id.view());
   }
   for (const std::string& id : gone) remove_session(id, "transport close");
   std::erase_if(calls_, [&](const auto& entry) { return entry.second.conn == conn; });
@@ -316,22 +316,15 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   }
 
   Session session;
-  session.socket_id = socket_id;
-  session.ns = ns;
+  session.socket_id = InlineId(socket_id);
   session.conn = conn;
-  session.policy_set = set;
-  session.policy = ns_policy;
-  session.match = std::move(match);
+  session.space = bind_namespace(std::move(set), ns_policy, std::move(match));
   session.anonymous = decision.anonymous;
-  session.user_id = decision.user_id;
-  if (!decision.anonymous) {
-    session.claims_json = ctx.token.claims.dump();
-    session.claims_json.shrink_to_fit();  // kept for the session's life
-  }
+  if (!decision.anonymous) session.identity.assign(decision.user_id, ctx.token.claims.dump());
   session.rooms = std::move(decision.rooms);
-  if (!session.user_id.empty()) {
+  if (!decision.user_id.empty()) {
     // Every identified socket is in its user's room, whatever auto_join says (PushToUser).
-    std::string user_room = "user:" + session.user_id;
+    std::string user_room = "user:" + decision.user_id;
     if (std::find(session.rooms.begin(), session.rooms.end(), user_room) == session.rooms.end()) {
       session.rooms.insert(session.rooms.begin(), std::move(user_room));
     }
@@ -344,36 +337,31 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
       }
     }
   }
-  // session.limiter grows on its first rated event: an idle socket keeps no buckets.
   if (!session.anonymous) session.token_expires_at_ms = expires_at_ms;
 
   internal::BrokerToEdge out;
   internal::SessionAccepted* accepted = out.mutable_accepted();
   accepted->set_socket_id(socket_id);
-  accepted->set_user_id(session.user_id);
+  accepted->set_user_id(decision.user_id);
   for (const std::string& room : session.rooms) accepted->add_rooms(room);
   accepted->set_data_json(
-      policy::session_data_json(*ns_policy, ctx, decision, session.claims_json));
+      policy::session_data_json(*ns_policy, ctx, decision, session.claims_json()));
   accepted->set_token_expires_at_ms(session.token_expires_at_ms);
   conn->send(std::move(out));
 
-  // The key views the session's own id (nodes never move): re-keyed once the session holds it.
   // Any session under this id was removed above.
-  auto node = sessions_.extract(sessions_.try_emplace(std::string_view(socket_id)).first);
-  node.mapped() = std::move(session);
-  node.key() = node.mapped().socket_id;
-  auto it = sessions_.insert(std::move(node)).position;
+  Session& stored = mutable_session(*sessions_.insert(std::move(session)).first);
   counters_.sessions_accepted.fetch_add(1, std::memory_order_relaxed);
   counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
-  schedule_expiry(it->second);
+  schedule_expiry(stored);
   HLOG_DEBUG(kLog, resuming ? "session resumed" : "connect accepted",
-             {{"socket", socket_id}, {"ns", ns}, {"user", it->second.user_id}});
+             {{"socket", socket_id}, {"ns", ns}, {"user", decision.user_id}});
   if (resuming) return;  // handlers saw its $connect when it first connected
-  announce(it->second, it->second.rooms, true);
+  announce(stored, stored.rooms, true);
 
   // The handshake's auth object as the client sent it (token included: services are trusted
   // callers, and some re-use it downstream).
-  notify_lifecycle(it->second, kConnectRoute, open.auth_json(), "");
+  notify_lifecycle(stored, kConnectRoute, open.auth_json(), "");
 }
 
 void Broker::reject(EdgeConnection& conn, const std::string& socket_id, const ClientError& error) {
@@ -389,25 +377,34 @@ void Broker::reject(EdgeConnection& conn, const std::string& socket_id, const Cl
 
 void Broker::handle_close(const std::shared_ptr<EdgeConnection>& conn,
                           const internal::SessionClose& close) {
-  auto it = sessions_.find(close.socket_id());
-  if (it == sessions_.end() || it->second.conn != conn) return;
+  const Session* session = find_session(close.socket_id());
+  if (session == nullptr || session->conn != conn) return;
   remove_session(close.socket_id(), close.reason());
 }
 
-void Broker::remove_session(const std::string& socket_id, const std::string& reason) {
+void Broker::remove_session(std::string_view socket_id, const std::string& reason) {
   auto it = sessions_.find(socket_id);
   if (it == sessions_.end()) return;
-  notify_lifecycle(it->second, kDisconnectRoute, {}, reason);
-  announce(it->second, it->second.rooms, false);
-  cancel_deadline(&it->second.expiry_deadline, &it->second.has_expiry_deadline);
-  cancel_deadline(&it->second.grace_deadline, &it->second.has_grace_deadline);
+  Session& session = mutable_session(*it);
+  notify_lifecycle(session, kDisconnectRoute, {}, reason);
+  announce(session, session.rooms, false);
+  cancel_deadline(session);
+  // For pending EmitWithAck calls below; copied now, as socket_id may view the session's id.
+  const std::string id_key = emits_.empty() ? std::string() : std::string(socket_id);
+  // The namespace's entry goes with its last session (for patterns, names can be many).
+  if (session.space.use_count() == 1) {
+    auto space = namespaces_.find(std::string_view(session.ns()));
+    if (space != namespaces_.end() && space->second.lock() == session.space) {
+      namespaces_.erase(space);
+    }
+  }
   sessions_.erase(it);
   counters_.sessions_closed.fetch_add(1, std::memory_order_relaxed);
   counters_.sessions.store(sessions_.size(), std::memory_order_relaxed);
   // Acks that can no longer come are reported as timed out right away.
   std::vector<uint64_t> done;
   for (auto& [id, pending] : emits_) {
-    auto pos = pending.index.find(socket_id);
+    auto pos = pending.index.find(id_key);
     if (pos == pending.index.end()) continue;
     pending.index.erase(pos);
     if (--pending.remaining == 0) done.push_back(id);
@@ -415,14 +412,28 @@ void Broker::remove_session(const std::string& socket_id, const std::string& rea
   for (uint64_t id : done) finish_emit(id);
 }
 
+std::shared_ptr<const Broker::SessionNamespace> Broker::bind_namespace(
+    std::shared_ptr<const policy::PolicySet> set, const policy::NamespacePolicy* policy,
+    policy::NamespaceMatch match) {
+  auto it = namespaces_.find(std::string_view(match.name));
+  if (it != namespaces_.end()) {
+    // A policy reload gives new sessions a new one; the old sessions keep theirs.
+    std::shared_ptr<const SessionNamespace> bound = it->second.lock();
+    if (bound && bound->set == set) return bound;
+  } else {
+    it = namespaces_.emplace(match.name, std::weak_ptr<const SessionNamespace>()).first;
+  }
+  auto bound = std::make_shared<const SessionNamespace>(
+      SessionNamespace{std::move(set), policy, std::move(match)});
+  it->second = bound;
+  return bound;
+}
+
 void Broker::schedule_expiry(Session& session) {
-  // A refresh replaces the previous expiry.
-  cancel_deadline(&session.expiry_deadline, &session.has_expiry_deadline);
-  cancel_deadline(&session.grace_deadline, &session.has_grace_deadline);
+  // A refresh replaces the previous expiry (or grace).
+  cancel_deadline(session);
   if (session.token_expires_at_ms <= 0) return;
-  session.expiry_deadline = schedule(session.token_expires_at_ms,
-                                     Deadline{DeadlineKind::kTokenExpiry, session.socket_id, 0});
-  session.has_expiry_deadline = true;
+  schedule(session, session.token_expires_at_ms);
 }
 
 void Broker::announce(const Session& session, const std::vector<std::string>& rooms, bool joined) {
@@ -430,21 +441,21 @@ void Broker::announce(const Session& session, const std::vector<std::string>& ro
   for (const std::string& room : rooms) {
     bool match = false;
     for (const PresenceEventRule& rule : options_.presence_events) {
-      if (!policy::glob_match(rule.ns, session.ns)) continue;
+      if (!policy::glob_match(rule.ns, session.ns())) continue;
       for (const std::string& pattern : rule.rooms)
         match = match || policy::glob_match(pattern, room);
       if (match) break;
     }
     if (!match) continue;
     internal::Delivery delivery;
-    delivery.set_ns(session.ns);
+    delivery.set_ns(session.ns());
     delivery.add_rooms(room);
-    delivery.add_except_socket_ids(session.socket_id);
+    delivery.add_except_socket_ids(session.socket_id.str());
     delivery.set_event(std::string(joined ? kPresenceJoinEvent : kPresenceLeaveEvent));
-    delivery.set_args_json(
-        nlohmann::json::array(
-            {{{"room", room}, {"user_id", session.user_id}, {"socket_id", session.socket_id}}})
-            .dump());
+    delivery.set_args_json(nlohmann::json::array({{{"room", room},
+                                                   {"user_id", session.user_id()},
+                                                   {"socket_id", session.socket_id.view()}}})
+                               .dump());
     delivery.set_volatile_(true);
     fanout_.publish(std::move(delivery));
   }
@@ -453,10 +464,10 @@ void Broker::announce(const Session& session, const std::vector<std::string>& ro
 void Broker::disconnect_session(Session& session, const std::string& reason) {
   if (reason == "token expired") counters_.token_expiries.fetch_add(1, std::memory_order_relaxed);
   internal::BrokerToEdge out;
-  out.mutable_disconnect()->set_socket_id(session.socket_id);
+  out.mutable_disconnect()->set_socket_id(session.socket_id.str());
   out.mutable_disconnect()->set_reason(reason);
   session.conn->send(std::move(out));
-  remove_session(std::string(session.socket_id), reason);
+  remove_session(session.socket_id, reason);
 }
 
 void Broker::send_verdict(EdgeConnection& conn, const std::string& socket_id, const std::string& ns,
@@ -497,13 +508,13 @@ void Broker::send_error(EdgeConnection& conn, const internal::ClientEvent& event
 void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
                           internal::ClientEvent& event) {
   counters_.events.fetch_add(1, std::memory_order_relaxed);
-  auto it = sessions_.find(event.socket_id());
-  if (it == sessions_.end() || it->second.conn != conn) {
+  Session* found = find_session(event.socket_id());
+  if (found == nullptr || found->conn != conn) {
     send_error(*conn, event,
                client_error(ClientErrorCode::kUnavailable, "the session is unknown to the broker"));
     return;
   }
-  Session& session = it->second;
+  Session& session = *found;
 
   // The edge validated the arguments as a JSON array; parsing them again is only needed when the
   // policy looks into them (schema, room templates) or for a token refresh. A plain forward, the
@@ -512,7 +523,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   if (!event.args_json().empty()) {
     bool is_array = false;
     if (event.event() == kRefreshTokenEvent ||
-        policy::event_reads_args(*session.policy, event.event())) {
+        policy::event_reads_args(session.policy(), event.event())) {
       args = nlohmann::json::parse(event.args_json(), nullptr, /*allow_exceptions=*/false);
       is_array = !args.is_discarded() && args.is_array();
     } else {
@@ -538,18 +549,19 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   for (const std::string& a : event.attachments()) attachment_bytes += a.size();
   ctx.payload_bytes = event.payload_bytes() != 0 ? event.payload_bytes()
                                                  : event.args_json().size() + attachment_bytes;
-  ctx.identity.sub = session.user_id;
+  ctx.identity.sub = session.user_id();
   nlohmann::json claims;
-  if (!session.anonymous && session.policy->events_use_claims) {
-    claims = nlohmann::json::parse(session.claims_json, nullptr, /*allow_exceptions=*/false);
+  if (!session.anonymous && session.policy().events_use_claims) {
+    claims = nlohmann::json::parse(session.claims_json(), nullptr, /*allow_exceptions=*/false);
   }
   ctx.identity.claims = session.anonymous ? nullptr : &claims;
-  ctx.identity.match = &session.match;
+  ctx.identity.match = &session.space->match;
   ctx.socket_id = session.socket_id;
   ctx.rooms = session.rooms;
-  ctx.limiter = &session.limiter;
+  if (!session.limiter) session.limiter = std::make_unique<policy::RateLimiter>();
+  ctx.limiter = session.limiter.get();
   ctx.now = policy::RateClock::now();
-  policy::EventDecision decision = policy::decide_event(*session.policy, ctx);
+  policy::EventDecision decision = policy::decide_event(session.policy(), ctx);
 
   if (const ClientError* error = decision.error()) {
     send_error(*conn, event, *error);
@@ -557,9 +569,9 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   }
   if (auto* relay = std::get_if<policy::RelayAction>(&decision.outcome)) {
     internal::Delivery delivery;
-    delivery.set_ns(session.ns);
+    delivery.set_ns(session.ns());
     for (std::string& room : relay->rooms) delivery.add_rooms(std::move(room));
-    if (relay->except_sender) delivery.add_except_socket_ids(session.socket_id);
+    if (relay->except_sender) delivery.add_except_socket_ids(session.socket_id.str());
     delivery.set_event(event.event());
     delivery.set_args_json(event.args_json().empty() ? "[]" : event.args_json());
     for (std::string& a : *event.mutable_attachments()) delivery.add_attachments(std::move(a));
@@ -572,7 +584,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   if (auto* join = std::get_if<policy::JoinAction>(&decision.outcome)) {
     internal::BrokerToEdge out;
     internal::RoomChange* change = out.mutable_rooms();
-    change->add_socket_ids(session.socket_id);
+    change->add_socket_ids(session.socket_id.str());
     std::vector<std::string> added;
     for (const std::string& room : join->rooms) {
       change->add_join(room);
@@ -590,7 +602,7 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   if (auto* leave = std::get_if<policy::LeaveAction>(&decision.outcome)) {
     internal::BrokerToEdge out;
     internal::RoomChange* change = out.mutable_rooms();
-    change->add_socket_ids(session.socket_id);
+    change->add_socket_ids(session.socket_id.str());
     std::vector<std::string> removed;
     for (const std::string& room : leave->rooms) {
       change->add_leave(room);
@@ -618,16 +630,16 @@ void Broker::handle_event(const std::shared_ptr<EdgeConnection>& conn,
   if (event.wants_ack()) {
     call_id = next_call_id_++;
     calls_[call_id] =
-        PendingCall{handler, session.socket_id, session.ns, conn, event.ack_id(), {}, 0};
+        PendingCall{handler, session.socket_id.str(), session.ns(), conn, event.ack_id(), {}, 0};
     schedule(options_.clock() + options_.api.handler_timeout_ms,
-             Deadline{DeadlineKind::kCall, {}, call_id});
+             Deadline{DeadlineKind::kCall, call_id});
   }
   out->set_call_id(call_id);
-  out->set_ns(session.ns);
+  out->set_ns(session.ns());
   out->set_event(event.event());
-  out->set_socket_id(session.socket_id);
-  out->set_user_id(session.user_id);
-  out->set_claims_json(session.claims_json);
+  out->set_socket_id(session.socket_id.str());
+  out->set_user_id(std::string(session.user_id()));
+  out->set_claims_json(std::string(session.claims_json()));
   if (event.args_json().empty()) {
     out->set_args_json("[]");
   } else {
@@ -665,7 +677,7 @@ void Broker::handle_refresh(Session& session, const internal::ClientEvent& event
     send_error(conn, event, client_error(to_client_code(verified.error()), verified.reason()));
     return;
   }
-  if (verified->subject != session.user_id) {
+  if (verified->subject != session.user_id()) {
     send_error(conn, event,
                client_error(ClientErrorCode::kForbidden,
                             "the new token names another subject than the session's"));
@@ -677,19 +689,20 @@ void Broker::handle_refresh(Session& session, const internal::ClientEvent& event
   ctx.token.ok = true;
   ctx.token.sub = verified->subject;
   ctx.token.claims = verified->claims;
-  ctx.match = &session.match;
-  policy::ConnectDecision decision = policy::decide_connect(*session.policy, ctx);
+  ctx.match = &session.space->match;
+  policy::ConnectDecision decision = policy::decide_connect(session.policy(), ctx);
   if (!decision.allowed) {
     send_error(conn, event, decision.error);
     return;
   }
-  session.claims_json = verified->claims.dump();
+  session.identity.assign(session.user_id(), verified->claims.dump());
   session.token_expires_at_ms = verified->expires_at_ms;
-  session.disconnect_at_ms = 0;
+  session.in_grace = false;
   schedule_expiry(session);
   counters_.token_refreshes.fetch_add(1, std::memory_order_relaxed);
-  HLOG_DEBUG(kLog, "token refreshed",
-             {{"socket", session.socket_id}, {"expires_at_ms", session.token_expires_at_ms}});
+  HLOG_DEBUG(
+      kLog, "token refreshed",
+      {{"socket", session.socket_id.view()}, {"expires_at_ms", session.token_expires_at_ms}});
   send_ok(conn, event, {{"ok", true}, {"expires_at_ms", session.token_expires_at_ms}});
 }
 
@@ -719,13 +732,13 @@ void Broker::finish_emit(uint64_t request_id) {
 }
 
 std::vector<std::string> Broker::session_rooms(const std::string& socket_id) const {
-  auto it = sessions_.find(socket_id);
-  return it == sessions_.end() ? std::vector<std::string>{} : it->second.rooms;
+  const Session* session = find_session(socket_id);
+  return session == nullptr ? std::vector<std::string>{} : session->rooms;
 }
 
 int64_t Broker::session_token_expiry(const std::string& socket_id) const {
-  auto it = sessions_.find(socket_id);
-  return it == sessions_.end() ? 0 : it->second.token_expires_at_ms;
+  const Session* session = find_session(socket_id);
+  return session == nullptr ? 0 : session->token_expires_at_ms;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -797,10 +810,8 @@ HandlerStream* Broker::pick_handler(const Session& session, std::string_view eve
     entry.next = (entry.next + 1) % entry.handlers.size();
     return pick;
   };
-  if (HandlerStream* h = try_key(session.ns)) return h;
-  if (session.policy != nullptr && session.policy->name != session.ns) {
-    return try_key(session.policy->name);
-  }
+  if (HandlerStream* h = try_key(session.ns())) return h;
+  if (session.policy().name != session.ns()) return try_key(session.policy().name);
   return nullptr;
 }
 
@@ -816,11 +827,11 @@ void Broker::notify_lifecycle(const Session& session, std::string_view route,
   v1::ServerMessage msg;
   v1::ServerMessage::ClientEvent* out = msg.mutable_event();
   out->set_call_id(0);
-  out->set_ns(session.ns);
+  out->set_ns(session.ns());
   out->set_event(std::string(route));
-  out->set_socket_id(session.socket_id);
-  out->set_user_id(session.user_id);
-  out->set_claims_json(session.claims_json);
+  out->set_socket_id(session.socket_id.str());
+  out->set_user_id(std::string(session.user_id()));
+  out->set_claims_json(std::string(session.claims_json()));
   out->set_args_json("[]");
   out->set_auth_json(std::move(auth));
   out->set_reason(std::move(reason));
@@ -883,8 +894,8 @@ void Broker::handle_handler_emit(v1::HandlerMessage::Emit& emit) {
   }
   std::string ns = emit.ns();
   if (ns.empty()) {
-    auto it = sessions_.find(emit.socket_id());
-    ns = it != sessions_.end() ? it->second.ns : "/";
+    const Session* session = find_session(emit.socket_id());
+    ns = session != nullptr ? session->ns() : "/";
   }
   internal::BrokerToEdge out;
   internal::EmitToSocket* e = out.mutable_emit();
@@ -975,11 +986,11 @@ bool Broker::forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const 
                              internal::ClientEvent& event) {
   if (bus_.state() != bus::BusState::kConnected) return false;
   std::string route_ns;
-  if (presence_->peer_handles(session.ns + " " + event.event())) {
-    route_ns = session.ns;
-  } else if (session.policy != nullptr && session.policy->name != session.ns &&
-             presence_->peer_handles(session.policy->name + " " + event.event())) {
-    route_ns = session.policy->name;
+  if (presence_->peer_handles(session.ns() + " " + event.event())) {
+    route_ns = session.ns();
+  } else if (session.policy().name != session.ns() &&
+             presence_->peer_handles(session.policy().name + " " + event.event())) {
+    route_ns = session.policy().name;
   } else {
     return false;
   }
@@ -991,17 +1002,17 @@ bool Broker::forward_to_peer(const std::shared_ptr<EdgeConnection>& conn, const 
     // timeout is this broker's.
     call_id = next_call_id_++;
     calls_[call_id] =
-        PendingCall{nullptr, session.socket_id, session.ns, conn, event.ack_id(), {}, 0};
+        PendingCall{nullptr, session.socket_id.str(), session.ns(), conn, event.ack_id(), {}, 0};
     schedule(options_.clock() + options_.api.handler_timeout_ms,
-             Deadline{DeadlineKind::kCall, {}, call_id});
+             Deadline{DeadlineKind::kCall, call_id});
   }
   const std::string name = event.event();
-  event.set_ns(session.ns);
+  event.set_ns(session.ns());
   if (event.args_json().empty()) event.set_args_json("[]");
   *handled->mutable_event() = std::move(event);
   handled->set_route_ns(route_ns);
-  handled->set_user_id(session.user_id);
-  handled->set_claims_json(session.claims_json);
+  handled->set_user_id(std::string(session.user_id()));
+  handled->set_claims_json(std::string(session.claims_json()));
   handled->set_origin_broker(options_.broker_id);
   handled->set_call_id(call_id);
   bus_.publish(bus::Subjects(options_.cluster_prefix).handle(route_ns, name), std::move(envelope));
@@ -1039,7 +1050,7 @@ void Broker::handle_peer_event(internal::HandledEvent& handled) {
     call.handler = handler;
     calls_[call_id] = call;
     schedule(options_.clock() + options_.api.handler_timeout_ms,
-             Deadline{DeadlineKind::kCall, {}, call_id});
+             Deadline{DeadlineKind::kCall, call_id});
   }
   out->set_call_id(call_id);
   out->set_ns(event.ns());
@@ -1110,27 +1121,50 @@ void Broker::send_fallback(const std::string& edge_id, const std::string& subjec
 // ---------------------------------------------------------------------------------------------
 // Deadlines
 
-Broker::DeadlineMap::iterator Broker::schedule(int64_t at_ms, Deadline deadline) {
-  auto it = deadlines_.emplace(at_ms, std::move(deadline));
+void Broker::schedule(int64_t at_ms, Deadline deadline) {
+  deadlines_.emplace(at_ms, deadline);
   if (timer_ && at_ms < armed_at_ms_) arm_timer();
-  return it;
 }
 
-void Broker::cancel_deadline(DeadlineMap::iterator* it, bool* set) {
-  if (!*set) return;
-  deadlines_.erase(*it);
-  *it = DeadlineMap::iterator{};
-  *set = false;
+void Broker::schedule(Session& session, int64_t at_ms) {
+  std::vector<Session*>& bucket = session_deadlines_[at_ms];
+  session.deadline_pos = static_cast<uint32_t>(bucket.size());
+  bucket.push_back(&session);
+  session.deadline_at_ms = at_ms;
+  session.has_deadline = true;
+  ++session_deadline_count_;
+  if (timer_ && at_ms < armed_at_ms_) arm_timer();
+}
+
+void Broker::cancel_deadline(Session& session) {
+  if (!session.has_deadline) return;
+  session.has_deadline = false;
+  --session_deadline_count_;
+  auto bucket = session_deadlines_.find(session.deadline_at_ms);
+  std::vector<Session*>& in = bucket->second;
+  Session* last = in.back();
+  in.pop_back();
+  if (last != &session) {  // swap-remove
+    in[session.deadline_pos] = last;
+    last->deadline_pos = session.deadline_pos;
+  }
+  if (in.empty()) session_deadlines_.erase(bucket);
+}
+
+int64_t Broker::next_deadline_ms() const {
+  int64_t next = INT64_MAX;
+  if (!deadlines_.empty()) next = deadlines_.begin()->first;
+  if (!session_deadlines_.empty()) next = std::min(next, session_deadlines_.begin()->first);
+  return next;
 }
 
 void Broker::arm_timer() {
   if (!timer_ || stopped_) return;
-  if (deadlines_.empty()) {
-    armed_at_ms_ = INT64_MAX;
+  armed_at_ms_ = next_deadline_ms();
+  if (armed_at_ms_ == INT64_MAX) {
     timer_->cancel();
     return;
   }
-  armed_at_ms_ = deadlines_.begin()->first;
   int64_t delay = std::max<int64_t>(0, armed_at_ms_ - options_.clock());
   timer_->expires_after(std::chrono::milliseconds(delay));
   timer_->async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
@@ -1144,53 +1178,47 @@ void Broker::arm_timer() {
 
 void Broker::tick() {
   const int64_t now = options_.clock();
-  while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
-    Deadline deadline = std::move(deadlines_.begin()->second);
-    deadlines_.erase(deadlines_.begin());
-    fire(deadline, now);
+  for (int64_t next = next_deadline_ms(); next <= now; next = next_deadline_ms()) {
+    if (!session_deadlines_.empty() && session_deadlines_.begin()->first == next) {
+      Session& session = *session_deadlines_.begin()->second.back();
+      cancel_deadline(session);
+      fire(session, now);
+    } else {
+      Deadline deadline = deadlines_.begin()->second;
+      deadlines_.erase(deadlines_.begin());
+      fire(deadline);
+    }
   }
-  if (timer_ && !deadlines_.empty() && deadlines_.begin()->first < armed_at_ms_) arm_timer();
+  if (timer_ && next_deadline_ms() < armed_at_ms_) arm_timer();
 }
 
-void Broker::fire(const Deadline& deadline, int64_t now) {
+void Broker::fire(Session& session, int64_t now) {
+  if (session.in_grace) {
+    HLOG_DEBUG(kLog, "token grace over: disconnecting", {{"socket", session.socket_id.view()}});
+    disconnect_session(session, "token expired");
+    return;
+  }
+  // Stale: the token was refreshed to a later expiry.
+  if (session.token_expires_at_ms <= 0 || session.token_expires_at_ms > now) return;
+  if (options_.on_expiry == OnExpiry::kDisconnect || options_.grace_s == 0) {
+    HLOG_DEBUG(kLog, "token expired: disconnecting", {{"socket", session.socket_id.view()}});
+    disconnect_session(session, "token expired");
+    return;
+  }
+  const int64_t disconnect_at_ms = session.token_expires_at_ms + int64_t{options_.grace_s} * 1000;
+  session.in_grace = true;
+  internal::BrokerToEdge out;
+  internal::EmitToSocket* emit = out.mutable_emit();
+  emit->set_socket_id(session.socket_id.str());
+  emit->set_ns(session.ns());
+  emit->set_event(std::string(kTokenExpiredEvent));
+  emit->set_args_json(nlohmann::json::array({{{"disconnect_at_ms", disconnect_at_ms}}}).dump());
+  session.conn->send(std::move(out));
+  schedule(session, disconnect_at_ms);
+}
+
+void Broker::fire(const Deadline& deadline) {
   switch (deadline.kind) {
-    case DeadlineKind::kTokenExpiry: {
-      auto it = sessions_.find(deadline.socket_id);
-      if (it == sessions_.end()) return;
-      Session& session = it->second;
-      session.has_expiry_deadline = false;  // tick() erased it
-      // Stale entry: the token was refreshed to a later expiry.
-      if (session.token_expires_at_ms <= 0 || session.token_expires_at_ms > now) return;
-      if (options_.on_expiry == OnExpiry::kDisconnect || options_.grace_s == 0) {
-        HLOG_DEBUG(kLog, "token expired: disconnecting", {{"socket", session.socket_id}});
-        disconnect_session(session, "token expired");
-        return;
-      }
-      if (session.disconnect_at_ms != 0) return;  // already in grace
-      session.disconnect_at_ms = session.token_expires_at_ms + int64_t{options_.grace_s} * 1000;
-      internal::BrokerToEdge out;
-      internal::EmitToSocket* emit = out.mutable_emit();
-      emit->set_socket_id(session.socket_id);
-      emit->set_ns(session.ns);
-      emit->set_event(std::string(kTokenExpiredEvent));
-      emit->set_args_json(
-          nlohmann::json::array({{{"disconnect_at_ms", session.disconnect_at_ms}}}).dump());
-      session.conn->send(std::move(out));
-      session.grace_deadline =
-          schedule(session.disconnect_at_ms, Deadline{DeadlineKind::kGrace, session.socket_id, 0});
-      session.has_grace_deadline = true;
-      return;
-    }
-    case DeadlineKind::kGrace: {
-      auto it = sessions_.find(deadline.socket_id);
-      if (it == sessions_.end()) return;
-      Session& session = it->second;
-      session.has_grace_deadline = false;  // tick() erased it
-      if (session.disconnect_at_ms == 0 || session.disconnect_at_ms > now) return;  // refreshed
-      HLOG_DEBUG(kLog, "token grace over: disconnecting", {{"socket", session.socket_id}});
-      disconnect_session(session, "token expired");
-      return;
-    }
     case DeadlineKind::kEmit: {
       finish_emit(deadline.id);  // whatever is still missing stays timed_out
       return;

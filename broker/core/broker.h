@@ -16,14 +16,17 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "broker/auth/jwt_verifier.h"
 #include "broker/broker_config.h"
 #include "broker/core/edge_connection.h"
 #include "broker/core/handler_stream.h"
+#include "broker/core/session_identity.h"
 #include "broker/fanout/emit_validation.h"
 #include "broker/fanout/fanout.h"
+#include "broker/inline_id.h"
 #include "broker/policy/decide.h"
 #include "broker/presence/presence_sync.h"
 #include "common/bus/bus.h"
@@ -149,7 +152,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
   void tick();
   PresenceSync& presence() { return *presence_; }
   size_t session_count() const { return sessions_.size(); }
-  size_t pending_deadlines() const { return deadlines_.size(); }
+  size_t pending_deadlines() const { return deadlines_.size() + session_deadline_count_; }
   size_t handler_count() const { return handlers_.size(); }
   // The rooms the broker believes a socket is in (empty when unknown).
   std::vector<std::string> session_rooms(const std::string& socket_id) const;
@@ -162,43 +165,75 @@ class Broker : public std::enable_shared_from_this<Broker> {
   boost::asio::io_context& io() { return io_; }
 
  private:
-  enum class DeadlineKind { kTokenExpiry, kGrace, kEmit, kCall };
+  // EmitWithAck and handler call timeouts (sessions' deadlines are session_deadlines_).
+  enum class DeadlineKind { kEmit, kCall };
   struct Deadline {
     DeadlineKind kind;
-    // kTokenExpiry, kGrace: views the session's own id. A session cancels its deadlines before
-    // it is erased (remove_session), so the view never outlives it; no id copy per socket.
-    std::string_view socket_id;
     uint64_t id = 0;  // kEmit: request id; kCall: call id
   };
   using DeadlineMap = std::multimap<int64_t, Deadline>;
 
-  struct Session {
-    std::string socket_id;
-    std::string ns;
-    std::shared_ptr<EdgeConnection> conn;
-    std::shared_ptr<const policy::PolicySet> policy_set;  // keeps `policy` alive
+  // What a session's namespace resolved to under the policy set it connected with. Shared by
+  // the sessions of one namespace (interned in namespaces_): one pointer per session instead of
+  // the name, the match and the policy pointers (≈ 110 bytes).
+  struct SessionNamespace {
+    std::shared_ptr<const policy::PolicySet> set;  // keeps `policy` alive
     const policy::NamespacePolicy* policy = nullptr;
-    policy::NamespaceMatch match;
-    bool anonymous = true;
-    // Whether expiry_deadline / grace_deadline below are set (kept here, next to `anonymous`:
-    // two std::optional<iterator> cost 16 bytes of padding per session).
-    bool has_expiry_deadline = false;
-    bool has_grace_deadline = false;
-    std::string user_id;
-    // The verified claims as compact JSON ("{}" when anonymous), as handlers get them. Events
-    // parse them again only when the namespace's templates read claims (events_use_claims):
-    // a JSON tree per idle socket costs ~380 bytes, the text ~50.
-    std::string claims_json = "{}";
-    std::vector<std::string> rooms;
-    policy::RateLimiter limiter;
-    int64_t token_expires_at_ms = 0;
-    int64_t disconnect_at_ms = 0;  // grace: when the socket goes unless it refreshes
-    // Its pending kTokenExpiry / kGrace deadlines, erased with the session: a closed socket's
-    // expiry would otherwise wait in deadlines_ for the token's lifetime, so memory grew with
-    // connection churn × token lifetime.
-    DeadlineMap::iterator expiry_deadline{};
-    DeadlineMap::iterator grace_deadline{};
+    policy::NamespaceMatch match;  // match.name is the namespace
   };
+
+  struct Session {
+    const std::string& ns() const { return space->match.name; }
+    const policy::NamespacePolicy& policy() const { return *space->policy; }
+    std::string_view user_id() const { return identity.user_id(); }  // "" when anonymous
+    std::string_view claims_json() const { return identity.claims_json(); }
+
+    InlineId socket_id;
+    std::shared_ptr<EdgeConnection> conn;
+    std::shared_ptr<const SessionNamespace> space;
+    bool anonymous = true;
+    // A session has one pending deadline at most, at deadline_at_ms in session_deadlines_: its
+    // token's expiry, or once that passed under auth.on_expiry `grace` (in_grace), the end of
+    // the grace period (when the socket goes unless it refreshes).
+    bool has_deadline = false;
+    bool in_grace = false;
+    uint32_t deadline_pos = 0;  // in its session_deadlines_ bucket
+    // The verified subject and claims (compact JSON, as handlers get them). Events parse the
+    // claims again only when the namespace's templates read them (events_use_claims): a JSON
+    // tree per idle socket costs ~380 bytes, the text ~50.
+    SessionIdentity identity;
+    std::vector<std::string> rooms;
+    // Made on the first event: idle sockets keep none.
+    std::unique_ptr<policy::RateLimiter> limiter;
+    int64_t token_expires_at_ms = 0;
+    int64_t deadline_at_ms = 0;
+  };
+
+  struct SessionHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const noexcept { return StringHash{}(id); }
+    size_t operator()(const Session& s) const noexcept { return StringHash{}(s.socket_id.view()); }
+  };
+  struct SessionEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return id_of(a) == id_of(b);
+    }
+    static std::string_view id_of(std::string_view id) { return id; }
+    static std::string_view id_of(const Session& s) { return s.socket_id.view(); }
+  };
+  static Session& mutable_session(const Session& s) {
+    return const_cast<Session&>(s);  // NOLINT: the set's key (the id) is never changed
+  }
+  Session* find_session(std::string_view socket_id) {
+    auto it = sessions_.find(socket_id);
+    return it == sessions_.end() ? nullptr : &mutable_session(*it);
+  }
+  const Session* find_session(std::string_view socket_id) const {
+    auto it = sessions_.find(socket_id);
+    return it == sessions_.end() ? nullptr : &*it;
+  }
 
   struct PendingEmit {
     std::vector<v1::SocketAck> acks;
@@ -263,7 +298,11 @@ class Broker : public std::enable_shared_from_this<Broker> {
                     const ClientError* error);
   void send_ok(EdgeConnection& conn, const internal::ClientEvent& event, nlohmann::json ack);
   void send_error(EdgeConnection& conn, const internal::ClientEvent& event, ClientError error);
-  void remove_session(const std::string& socket_id, const std::string& reason);
+  void remove_session(std::string_view socket_id, const std::string& reason);
+  // The shared SessionNamespace for `match.name` under `set` (made when none is alive).
+  std::shared_ptr<const SessionNamespace> bind_namespace(
+      std::shared_ptr<const policy::PolicySet> set, const policy::NamespacePolicy* policy,
+      policy::NamespaceMatch match);
   void schedule_expiry(Session& session);
   // Publishes presence events for `rooms` of the session that match a presence_events rule.
   void announce(const Session& session, const std::vector<std::string>& rooms, bool joined);
@@ -317,10 +356,15 @@ class Broker : public std::enable_shared_from_this<Broker> {
   void finish_emit(uint64_t request_id);
 
   // Deadlines.
-  DeadlineMap::iterator schedule(int64_t at_ms, Deadline deadline);
-  void cancel_deadline(DeadlineMap::iterator* it, bool* set);  // erases it, if set
+  void schedule(int64_t at_ms, Deadline deadline);
+  void schedule(Session& session, int64_t at_ms);  // its only deadline
+  // Erased with the session: a closed socket's expiry would otherwise wait for the token's
+  // lifetime, so memory grew with connection churn × token lifetime.
+  void cancel_deadline(Session& session);
+  int64_t next_deadline_ms() const;  // INT64_MAX: none
   void arm_timer();
-  void fire(const Deadline& deadline, int64_t now);
+  void fire(const Deadline& deadline);
+  void fire(Session& session, int64_t now);
 
   boost::asio::io_context& io_;
   bus::Bus& bus_;
@@ -329,7 +373,13 @@ class Broker : public std::enable_shared_from_this<Broker> {
   Fanout fanout_;
   std::shared_ptr<PresenceSync> presence_;
 
-  std::unordered_map<std::string_view, Session> sessions_;  // keys view Session::socket_id
+  // By socket id, without a separate key (the set hashes and compares only Session::socket_id,
+  // which never changes, so the rest of a session may change in place: mutable_session).
+  std::unordered_set<Session, SessionHash, SessionEq> sessions_;
+  // Namespace name → its SessionNamespace while sessions hold it (the entry goes with the last).
+  std::unordered_map<std::string, std::weak_ptr<const SessionNamespace>, StringHash,
+                     std::equal_to<>>
+      namespaces_;
   std::unordered_map<std::string, std::weak_ptr<EdgeConnection>> edges_;  // edge id → connection
   std::unordered_map<HandlerStream*, HandlerInfo> handlers_;
   std::map<std::pair<std::string, std::string>, RouteEntry> routes_;
@@ -342,6 +392,12 @@ class Broker : public std::enable_shared_from_this<Broker> {
 
   BrokerCounters counters_;
   DeadlineMap deadlines_;
+  // Sessions by deadline. JWT expiries are whole seconds and sockets connect in bursts, so many
+  // sessions share one time: a bucket per time, its sessions in a swap-remove list (each knows
+  // its position) costs ≈ 8 bytes per session where a multimap node cost 64. The pointers stay
+  // valid: set nodes do not move, and a session leaves its bucket before it is erased.
+  std::map<int64_t, std::vector<Session*>> session_deadlines_;
+  size_t session_deadline_count_ = 0;
   std::unique_ptr<boost::asio::steady_timer> timer_;
   int64_t armed_at_ms_ = INT64_MAX;
   bool stopped_ = false;

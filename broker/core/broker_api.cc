@@ -20,11 +20,11 @@ std::vector<std::string> to_vector(const google::protobuf::RepeatedPtrField<std:
 }
 
 void fill_socket_info(const PresenceSocket& s, v1::SocketInfo* out) {
-  out->set_socket_id(s.socket_id);
-  out->set_ns(s.ns);
-  out->set_user_id(s.user_id);
-  out->set_edge_id(std::string(s.edge_id));
-  for (const std::string& room : s.rooms) out->add_rooms(room);
+  out->set_socket_id(std::string(s.socket_id()));
+  out->set_ns(std::string(s.ns()));
+  out->set_user_id(std::string(s.user_id()));
+  out->set_edge_id(std::string(s.edge_id()));
+  for (std::string& room : s.rooms()) out->add_rooms(std::move(room));
 }
 
 Status validate_user(const std::string& user_id, const EmitLimits& limits) {
@@ -45,10 +45,10 @@ Status Broker::check_namespace(std::string* ns) const {
 }
 
 std::shared_ptr<EdgeConnection> Broker::route_for_socket(const std::string& socket_id) const {
-  if (auto it = sessions_.find(socket_id); it != sessions_.end()) return it->second.conn;
+  if (const Session* session = find_session(socket_id)) return session->conn;
   const PresenceSocket* s = presence_->registry().find_socket(socket_id);
   if (s == nullptr) return nullptr;
-  auto edge = edges_.find(std::string(s->edge_id));
+  auto edge = edges_.find(std::string(s->edge_id()));
   return edge == edges_.end() ? nullptr : edge->second.lock();
 }
 
@@ -70,7 +70,7 @@ Result<std::vector<std::string>> Broker::resolve_target(const std::string& ns,
       Status s = validate_user(target.user_id(), limits_);
       if (!s.ok()) return Status(StatusCode::kInvalidArgument, "target." + s.message());
       for (const PresenceSocket* socket : registry.user_sockets(target.user_id(), ns)) {
-        out.push_back(socket->socket_id);
+        out.emplace_back(socket->socket_id());
       }
       return out;
     }
@@ -84,10 +84,9 @@ Result<std::vector<std::string>> Broker::resolve_target(const std::string& ns,
       if (target.socket_id().empty())
         return invalid_argument("target.socket_id: must not be empty");
       const std::string& id = target.socket_id();
-      auto local = sessions_.find(id);
+      const Session* local = find_session(id);
       const PresenceSocket* known = registry.find_socket(id);
-      if ((local != sessions_.end() && local->second.ns == ns) ||
-          (known != nullptr && known->ns == ns)) {
+      if ((local != nullptr && local->ns() == ns) || (known != nullptr && known->ns() == ns)) {
         out.push_back(id);
       }
       return out;
@@ -225,7 +224,7 @@ void Broker::emit_with_ack(v1::EmitWithAckRequest req, Done<v1::EmitWithAckRespo
       return;
     }
     self.schedule(self.options_.clock() + req.timeout_ms(),
-                  Deadline{DeadlineKind::kEmit, {}, request_id});
+                  Deadline{DeadlineKind::kEmit, request_id});
   });
 }
 
@@ -248,10 +247,10 @@ uint32_t Broker::apply_room_command(const std::string& ns, const v1::Target& tar
       break;
     case v1::Target::kSocketId: {
       std::string edge_id;
-      if (auto it = sessions_.find(target.socket_id()); it != sessions_.end()) {
-        edge_id = it->second.conn->edge_id();
+      if (const Session* session = find_session(target.socket_id())) {
+        edge_id = session->conn->edge_id();
       } else if (const PresenceSocket* s = presence_->registry().find_socket(target.socket_id())) {
-        edge_id = s->edge_id;
+        edge_id = s->edge_id();
       }
       if (edge_id.empty() || targets->empty()) return 0;
       command.add_socket_ids(target.socket_id());
@@ -263,9 +262,9 @@ uint32_t Broker::apply_room_command(const std::string& ns, const v1::Target& tar
   }
   // Keep this broker's view of its own sessions' rooms in step (policy checks use it).
   for (const std::string& id : *targets) {
-    auto it = sessions_.find(id);
-    if (it == sessions_.end() || it->second.ns != ns) continue;
-    std::vector<std::string>& rooms = it->second.rooms;
+    Session* session = find_session(id);
+    if (session == nullptr || session->ns() != ns) continue;
+    std::vector<std::string>& rooms = session->rooms;
     std::vector<std::string> added, removed;
     for (const std::string& room : command.join()) {
       if (std::find(rooms.begin(), rooms.end(), room) == rooms.end()) {
@@ -276,8 +275,8 @@ uint32_t Broker::apply_room_command(const std::string& ns, const v1::Target& tar
     for (const std::string& room : command.leave()) {
       if (std::erase(rooms, room) > 0) removed.push_back(room);
     }
-    announce(it->second, added, true);
-    announce(it->second, removed, false);
+    announce(*session, added, true);
+    announce(*session, removed, false);
   }
   return static_cast<uint32_t>(targets->size());
 }
@@ -364,7 +363,7 @@ void Broker::list_room_members(v1::ListRoomMembersRequest req,
     for (const std::string& id : registry.room_sockets(ns, req.room())) {
       const PresenceSocket* socket = registry.find_socket(id);
       if (socket == nullptr) continue;
-      if (!socket->user_id.empty()) users.insert(socket->user_id);
+      if (!socket->user_id().empty()) users.emplace(socket->user_id());
       fill_socket_info(*socket, response.add_sockets());
     }
     for (const std::string& user : users) response.add_user_ids(user);

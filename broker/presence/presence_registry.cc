@@ -2,17 +2,33 @@
 #include "broker/presence/presence_registry.h"
 
 #include <algorithm>
+#include <bit>
 #include <set>
 
 namespace herald::broker {
 
-std::string PresenceRegistry::room_key(std::string_view ns, std::string_view room) {
-  std::string key;
-  key.reserve(ns.size() + room.size() + 1);
-  key.append(ns);
-  key.push_back('\0');  // never part of a namespace name given by Socket.IO
-  key.append(room);
-  return key;
+PresenceSocket::~PresenceSocket() {
+  if (room_count_ > 1) delete[] rooms_.many;
+}
+
+std::string_view PresenceSocket::ns() const {
+  return ns_->first;
+}
+
+std::string_view PresenceSocket::user_id() const {
+  return user_ == nullptr ? std::string_view() : std::string_view(user_->first);
+}
+
+std::string_view PresenceSocket::edge_id() const {
+  return edge_ == nullptr ? std::string_view() : edge_->id;
+}
+
+std::vector<std::string> PresenceSocket::rooms() const {
+  std::vector<std::string> out;
+  out.reserve(room_count_);
+  const Membership* m = memberships();
+  for (uint32_t i = 0; i < room_count_; ++i) out.push_back(m[i].room->first);
+  return out;
 }
 
 PresenceRegistry::EdgeState& PresenceRegistry::edge_state(const std::string& edge_id,
@@ -123,10 +139,10 @@ void PresenceRegistry::drop_edge(std::string_view edge_id) {
 
 namespace {
 
-// Swap-remove of members[pos]; returns the entry that moved into pos (null when none did).
-template <typename T>
-T* swap_remove(std::vector<T*>& members, uint32_t pos) {
-  T* last = members.back();
+// Swap-remove of members[pos]; returns the socket that moved into pos (null when none did).
+template <typename List>
+PresenceSocket* swap_remove(List& members, uint32_t pos) {
+  PresenceSocket* last = members.back();
   members.pop_back();
   if (pos == members.size()) return nullptr;
   members[pos] = last;
@@ -158,107 +174,150 @@ void PresenceRegistry::apply_change(EdgeState& edge, const internal::PresenceCha
   }
 }
 
+PresenceSocket* PresenceRegistry::find_mutable(std::string_view socket_id) {
+  auto it = sockets_.find(socket_id);
+  return it == sockets_.end() ? nullptr : &mutable_socket(*it);
+}
+
 void PresenceRegistry::add_socket(EdgeState& edge, const internal::PresenceChange& c) {
   if (c.socket_id().empty()) return;
   // Reconnected under the same id (or moved edges): start over.
   remove_socket(c.socket_id());
-  // The key views the entry's own id: re-keyed once the entry holds it (nodes never move).
-  auto node = sockets_.extract(sockets_.try_emplace(std::string_view(c.socket_id())).first);
-  Entry& fresh = node.mapped();
-  fresh.socket_id = c.socket_id();
-  node.key() = fresh.socket_id;
-  Entry& s = sockets_.insert(std::move(node)).position->second;
-  s.ns = c.ns().empty() ? "/" : c.ns();
-  s.user_id = c.user_id();
-  s.edge_id = edge.id;
-  s.edge = &edge;
-  s.edge_pos = static_cast<uint32_t>(edge.sockets.size());
+  PresenceSocket& s = mutable_socket(*sockets_.emplace(c.socket_id()).first);
+  s.edge_ = &edge;
+  s.edge_pos_ = static_cast<uint32_t>(edge.sockets.size());
   edge.sockets.push_back(&s);
-  Members& in_ns = ns_[s.ns];
-  s.ns_pos = static_cast<uint32_t>(in_ns.size());
-  in_ns.push_back(&s);
-  if (!s.user_id.empty()) {
-    Members& of_user = users_[s.user_id];
-    s.user_pos = static_cast<uint32_t>(of_user.size());
-    of_user.push_back(&s);
+  const std::string_view ns = c.ns().empty() ? std::string_view("/") : c.ns();
+  auto n = namespaces_.find(ns);
+  if (n == namespaces_.end()) n = namespaces_.emplace(std::string(ns), PresenceNamespace()).first;
+  s.ns_ = &*n;
+  s.ns_pos_ = static_cast<uint32_t>(n->second.sockets.size());
+  n->second.sockets.push_back(&s);
+  if (!c.user_id().empty()) {
+    auto u = users_.find(c.user_id());
+    if (u == users_.end()) u = users_.emplace(c.user_id(), SocketList()).first;
+    s.user_ = &*u;
+    s.user_pos_ = u->second.size();
+    u->second.push_back(&s);
   }
   // A snapshot may carry the socket's rooms on the CONNECT change itself.
   if (!c.room().empty()) join(c.socket_id(), c.room());
 }
 
-void PresenceRegistry::remove_socket(const std::string& socket_id) {
-  auto it = sockets_.find(std::string_view(socket_id));
-  if (it != sockets_.end()) remove_entry(it->second);
+void PresenceRegistry::remove_socket(std::string_view socket_id) {
+  if (PresenceSocket* s = find_mutable(socket_id)) remove_entry(*s);
 }
 
-void PresenceRegistry::remove_entry(Entry& s) {
-  while (!s.rooms.empty()) leave_at(s, s.rooms.size() - 1);
-  if (!s.user_id.empty()) {
-    if (auto u = users_.find(s.user_id); u != users_.end()) {
-      if (Entry* moved = swap_remove(u->second, s.user_pos)) moved->user_pos = s.user_pos;
-      if (u->second.empty()) users_.erase(u);
+void PresenceRegistry::remove_entry(PresenceSocket& s) {
+  while (s.room_count_ > 0) leave_at(s, s.room_count_ - 1);
+  if (s.user_ != nullptr) {
+    SocketList& of_user = s.user_->second;
+    if (PresenceSocket* moved = swap_remove(of_user, s.user_pos_)) moved->user_pos_ = s.user_pos_;
+    if (of_user.empty()) users_.erase(users_.find(std::string_view(s.user_->first)));
+  }
+  std::vector<PresenceSocket*>& in_ns = s.ns_->second.sockets;
+  if (PresenceSocket* moved = swap_remove(in_ns, s.ns_pos_)) moved->ns_pos_ = s.ns_pos_;
+  if (in_ns.empty()) namespaces_.erase(namespaces_.find(std::string_view(s.ns_->first)));
+  if (PresenceSocket* moved = swap_remove(s.edge_->sockets, s.edge_pos_)) {
+    moved->edge_pos_ = s.edge_pos_;
+  }
+  sockets_.erase(sockets_.find(s.socket_id()));
+}
+
+void PresenceRegistry::join(std::string_view socket_id, std::string_view room) {
+  PresenceSocket* found = find_mutable(socket_id);
+  if (found == nullptr || room.empty()) return;
+  PresenceSocket& s = *found;
+  const PresenceSocket::Membership* in = s.memberships();
+  for (uint32_t i = 0; i < s.room_count_; ++i) {
+    if (in[i].room->first == room) return;
+  }
+  SocketsByName& rooms = s.ns_->second.rooms;
+  auto r = rooms.find(room);
+  if (r == rooms.end()) {
+    r = rooms.emplace(std::string(room), SocketList()).first;
+    ++room_count_;
+  }
+  const PresenceSocket::Membership added{&*r, r->second.size()};
+  r->second.push_back(&s);
+  // One room inline; from two an array of capacity bit_ceil(count), grown at powers of two.
+  const uint32_t count = s.room_count_;
+  if (count == 0) {
+    s.rooms_.one = added;
+  } else if (count == 1 || std::has_single_bit(count)) {
+    auto* many = new PresenceSocket::Membership[std::bit_ceil(count + 1)];
+    std::copy(s.memberships(), s.memberships() + count, many);
+    if (count > 1) delete[] s.rooms_.many;
+    s.rooms_.many = many;
+    many[count] = added;
+  } else {
+    s.rooms_.many[count] = added;
+  }
+  s.room_count_ = count + 1;
+}
+
+void PresenceRegistry::leave(std::string_view socket_id, std::string_view room) {
+  PresenceSocket* s = find_mutable(socket_id);
+  if (s == nullptr) return;
+  const PresenceSocket::Membership* in = s->memberships();
+  for (uint32_t i = 0; i < s->room_count_; ++i) {
+    if (in[i].room->first == room) return leave_at(*s, i);
+  }
+}
+
+void PresenceRegistry::leave_at(PresenceSocket& s, uint32_t index) {
+  PresenceSocket::Membership* in = s.memberships();
+  SocketsByName::value_type* room = in[index].room;
+  const uint32_t pos = in[index].pos;
+  if (PresenceSocket* moved = swap_remove(room->second, pos)) {
+    PresenceSocket::Membership* theirs = moved->memberships();
+    for (uint32_t i = 0; i < moved->room_count_; ++i) {
+      if (theirs[i].room == room) theirs[i].pos = pos;
     }
   }
-  if (auto n = ns_.find(s.ns); n != ns_.end()) {
-    if (Entry* moved = swap_remove(n->second, s.ns_pos)) moved->ns_pos = s.ns_pos;
-    if (n->second.empty()) ns_.erase(n);
+  if (room->second.empty()) {
+    SocketsByName& rooms = s.ns_->second.rooms;
+    rooms.erase(rooms.find(std::string_view(room->first)));
+    --room_count_;
   }
-  if (s.edge != nullptr) {
-    if (Entry* moved = swap_remove(s.edge->sockets, s.edge_pos)) moved->edge_pos = s.edge_pos;
+  // In join order: erase, not swap; the array shrinks back at powers of two (inline at one).
+  const uint32_t count = s.room_count_ - 1;
+  std::copy(in + index + 1, in + count + 1, in + index);
+  if (count == 1) {
+    const PresenceSocket::Membership last = in[0];
+    delete[] s.rooms_.many;
+    s.rooms_.one = last;
+  } else if (count > 1 && std::has_single_bit(count)) {
+    auto* many = new PresenceSocket::Membership[count];
+    std::copy(in, in + count, many);
+    delete[] s.rooms_.many;
+    s.rooms_.many = many;
   }
-  // By iterator: the key views the entry being destroyed.
-  sockets_.erase(sockets_.find(std::string_view(s.socket_id)));
-}
-
-void PresenceRegistry::join(const std::string& socket_id, const std::string& room) {
-  auto it = sockets_.find(std::string_view(socket_id));
-  if (it == sockets_.end() || room.empty()) return;
-  Entry& s = it->second;
-  if (std::find(s.rooms.begin(), s.rooms.end(), room) != s.rooms.end()) return;
-  Members& members = rooms_[room_key(s.ns, room)];
-  s.rooms.push_back(room);
-  s.room_pos.push_back(static_cast<uint32_t>(members.size()));
-  members.push_back(&s);
-}
-
-void PresenceRegistry::leave(const std::string& socket_id, const std::string& room) {
-  auto it = sockets_.find(std::string_view(socket_id));
-  if (it == sockets_.end()) return;
-  Entry& s = it->second;
-  auto pos = std::find(s.rooms.begin(), s.rooms.end(), room);
-  if (pos != s.rooms.end()) leave_at(s, static_cast<size_t>(pos - s.rooms.begin()));
-}
-
-void PresenceRegistry::leave_at(Entry& s, size_t index) {
-  const std::string& room = s.rooms[index];
-  if (auto r = rooms_.find(room_key(s.ns, room)); r != rooms_.end()) {
-    const uint32_t pos = s.room_pos[index];
-    if (Entry* moved = swap_remove(r->second, pos)) {
-      auto at = std::find(moved->rooms.begin(), moved->rooms.end(), room);
-      moved->room_pos[static_cast<size_t>(at - moved->rooms.begin())] = pos;
-    }
-    if (r->second.empty()) rooms_.erase(r);
-  }
-  // In join order: erase, not swap.
-  s.rooms.erase(s.rooms.begin() + static_cast<std::ptrdiff_t>(index));
-  s.room_pos.erase(s.room_pos.begin() + static_cast<std::ptrdiff_t>(index));
+  s.room_count_ = count;
 }
 
 const PresenceSocket* PresenceRegistry::find_socket(std::string_view socket_id) const {
   auto it = sockets_.find(socket_id);
-  return it == sockets_.end() ? nullptr : &it->second;
+  return it == sockets_.end() ? nullptr : &*it;
+}
+
+const SocketList* PresenceRegistry::find_room(std::string_view ns, std::string_view room) const {
+  auto n = namespaces_.find(ns);
+  if (n == namespaces_.end()) return nullptr;
+  auto r = n->second.rooms.find(room);
+  return r == n->second.rooms.end() ? nullptr : &r->second;
 }
 
 std::vector<const PresenceSocket*> PresenceRegistry::user_sockets(std::string_view user_id,
                                                                   std::string_view ns) const {
   std::vector<const PresenceSocket*> out;
-  auto u = users_.find(std::string(user_id));
+  auto u = users_.find(user_id);
   if (u == users_.end()) return out;
-  for (const Entry* s : u->second) {
-    if (ns.empty() || s->ns == ns) out.push_back(s);
+  for (const PresenceSocket* s : u->second) {
+    if (ns.empty() || s->ns() == ns) out.push_back(s);
   }
   std::sort(out.begin(), out.end(), [](const PresenceSocket* a, const PresenceSocket* b) {
-    return a->socket_id < b->socket_id;
+    return a->socket_id() < b->socket_id();
   });
   return out;
 }
@@ -266,10 +325,9 @@ std::vector<const PresenceSocket*> PresenceRegistry::user_sockets(std::string_vi
 std::vector<std::string> PresenceRegistry::room_sockets(std::string_view ns,
                                                         std::string_view room) const {
   std::vector<std::string> out;
-  auto r = rooms_.find(room_key(ns, room));
-  if (r != rooms_.end()) {
-    out.reserve(r->second.size());
-    for (const Entry* s : r->second) out.push_back(s->socket_id);
+  if (const SocketList* members = find_room(ns, room)) {
+    out.reserve(members->size());
+    for (const PresenceSocket* s : *members) out.emplace_back(s->socket_id());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -279,21 +337,21 @@ std::vector<std::string> PresenceRegistry::target_sockets(
     std::string_view ns, const std::vector<std::string>& rooms,
     const std::vector<std::string>& except_rooms,
     const std::vector<std::string>& except_socket_ids) const {
-  std::set<std::string> picked;
+  std::set<std::string_view> picked;
   if (rooms.empty()) {
-    if (auto n = ns_.find(std::string(ns)); n != ns_.end()) {
-      for (const Entry* s : n->second) picked.insert(s->socket_id);
+    if (auto n = namespaces_.find(ns); n != namespaces_.end()) {
+      for (const PresenceSocket* s : n->second.sockets) picked.insert(s->socket_id());
     }
   } else {
     for (const std::string& room : rooms) {
-      if (auto r = rooms_.find(room_key(ns, room)); r != rooms_.end()) {
-        for (const Entry* s : r->second) picked.insert(s->socket_id);
+      if (const SocketList* members = find_room(ns, room)) {
+        for (const PresenceSocket* s : *members) picked.insert(s->socket_id());
       }
     }
   }
   for (const std::string& room : except_rooms) {
-    if (auto r = rooms_.find(room_key(ns, room)); r != rooms_.end()) {
-      for (const Entry* s : r->second) picked.erase(s->socket_id);
+    if (const SocketList* members = find_room(ns, room)) {
+      for (const PresenceSocket* s : *members) picked.erase(s->socket_id());
     }
   }
   for (const std::string& id : except_socket_ids) picked.erase(id);
@@ -304,21 +362,21 @@ size_t PresenceRegistry::count_targets(std::string_view ns, const std::vector<st
                                        const std::vector<std::string>& except_rooms,
                                        const std::vector<std::string>& except_socket_ids) const {
   if (rooms.empty() && except_rooms.empty() && except_socket_ids.empty()) {
-    auto n = ns_.find(std::string(ns));
-    return n == ns_.end() ? 0 : n->second.size();
+    auto n = namespaces_.find(ns);
+    return n == namespaces_.end() ? 0 : n->second.sockets.size();
   }
   if (rooms.size() == 1 && except_rooms.empty() && except_socket_ids.empty()) {
     // The common broadcast to one room: its size, without building the set of 1000s of ids
     // (per Broadcast RPC, that cost as much as the delivery itself).
-    auto r = rooms_.find(room_key(ns, rooms.front()));
-    return r == rooms_.end() ? 0 : r->second.size();
+    const SocketList* members = find_room(ns, rooms.front());
+    return members == nullptr ? 0 : members->size();
   }
   return target_sockets(ns, rooms, except_rooms, except_socket_ids).size();
 }
 
 std::map<std::string, uint64_t> PresenceRegistry::sockets_per_namespace() const {
   std::map<std::string, uint64_t> out;
-  for (const auto& [name, sockets] : ns_) out[name] = sockets.size();
+  for (const auto& [name, in_ns] : namespaces_) out[name] = in_ns.sockets.size();
   return out;
 }
 

@@ -4,23 +4,84 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
+#include "broker/inline_id.h"
+#include "broker/presence/small_list.h"
+#include "broker/string_hash.h"
 #include "herald/internal/bus.pb.h"
 
 namespace herald::broker {
 
-// One socket as the registry knows it.
-struct PresenceSocket {
-  std::string socket_id;
-  std::string ns;
-  std::string user_id;             // "" for anonymous sockets
-  std::string_view edge_id;        // views its edge's key in the registry (entries go before it)
-  std::vector<std::string> rooms;  // in join order, without duplicates
+class PresenceSocket;
+struct PresenceEdge;
+struct PresenceNamespace;
+
+using SocketList = SmallList<PresenceSocket*>;
+using SocketsByName = std::unordered_map<std::string, SocketList, StringHash, std::equal_to<>>;
+
+// One socket as the registry knows it: each string is held once, by the index it belongs to
+// (namespace, user and room names are the keys of those maps; the socket points at their
+// entries), and the id is inline. Accessors are views into the registry, valid until it changes.
+class PresenceSocket {
+ public:
+  explicit PresenceSocket(std::string_view id) : id_(id) {}
+  PresenceSocket(const PresenceSocket&) = delete;
+  PresenceSocket& operator=(const PresenceSocket&) = delete;
+  ~PresenceSocket();
+
+  std::string_view socket_id() const { return id_; }
+  std::string_view ns() const;
+  std::string_view user_id() const;  // "" for anonymous sockets
+  std::string_view edge_id() const;
+  std::vector<std::string> rooms() const;  // in join order, without duplicates
+
+ private:
+  friend class PresenceRegistry;
+  // A room the socket is in and the socket's position in that room's members.
+  struct Membership {
+    SocketsByName::value_type* room = nullptr;
+    uint32_t pos = 0;
+  };
+
+  Membership* memberships() { return room_count_ > 1 ? rooms_.many : &rooms_.one; }
+  const Membership* memberships() const { return room_count_ > 1 ? rooms_.many : &rooms_.one; }
+
+  InlineId id_;
+  std::pair<const std::string, PresenceNamespace>* ns_ = nullptr;
+  SocketsByName::value_type* user_ = nullptr;
+  PresenceEdge* edge_ = nullptr;
+  // One room inline, more in an array of capacity std::bit_ceil(room_count_).
+  union {
+    Membership one;
+    Membership* many;
+  } rooms_{};
+  uint32_t room_count_ = 0;
+  uint32_t edge_pos_ = 0;  // positions in the swap-remove indexes: O(1) removal
+  uint32_t ns_pos_ = 0;
+  uint32_t user_pos_ = 0;
+};
+
+// The sockets of one namespace, and its rooms by name.
+struct PresenceNamespace {
+  std::vector<PresenceSocket*> sockets;
+  SocketsByName rooms;
+};
+
+struct PresenceEdge {
+  std::string_view id;  // views its key in the registry's edges
+  uint64_t boot_id = 0;
+  uint64_t last_seq = 0;
+  bool synced = false;
+  int64_t last_heard_ms = 0;
+  int64_t snapshot_requested_ms = INT64_MIN;  // INT64_MIN: not requested for this gap yet
+  std::vector<PresenceSocket*> sockets;
 };
 
 struct PresenceOptions {
@@ -80,56 +141,62 @@ class PresenceRegistry {
 
   size_t socket_count() const { return sockets_.size(); }
   size_t user_count() const { return users_.size(); }
-  size_t room_count() const { return rooms_.size(); }
+  size_t room_count() const { return room_count_; }
   std::map<std::string, uint64_t> sockets_per_namespace() const;
   std::vector<std::string> edges() const;  // sorted
   bool edge_synced(std::string_view edge_id) const;
   uint64_t edge_seq(std::string_view edge_id) const;  // last applied seq, 0 if unknown
 
  private:
-  struct EdgeState;
-  // A socket and where it sits in each index. The indexes are vectors with swap-remove (each
-  // entry knows its position), so joins, leaves and disconnects are O(rooms of the socket), and
-  // a one-member room or user costs one small vector instead of a hash set with its buckets.
-  struct Entry : PresenceSocket {
-    EdgeState* edge = nullptr;
-    std::vector<uint32_t> room_pos;  // parallel to rooms: position in that room's members
-    uint32_t edge_pos = 0;
-    uint32_t ns_pos = 0;
-    uint32_t user_pos = 0;  // when user_id is not empty
+  using EdgeState = PresenceEdge;
+  // The indexes (edge, namespace, room and user members) are lists with swap-remove: each socket
+  // knows its position in them, so joins, leaves and disconnects are O(rooms of the socket).
+  // Sets of sockets are keyed by their id; only the id is hashed and compared, so the rest of a
+  // socket may change in place (mutable_socket).
+  struct SocketHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const noexcept { return StringHash{}(id); }
+    size_t operator()(const PresenceSocket& s) const noexcept {
+      return StringHash{}(s.socket_id());
+    }
   };
-  using Members = std::vector<Entry*>;
-
-  struct EdgeState {
-    std::string_view id;  // views its key in edges_
-    uint64_t boot_id = 0;
-    uint64_t last_seq = 0;
-    bool synced = false;
-    int64_t last_heard_ms = 0;
-    int64_t snapshot_requested_ms = INT64_MIN;  // INT64_MIN: not requested for this gap yet
-    Members sockets;
+  struct SocketEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return id_of(a) == id_of(b);
+    }
+    static std::string_view id_of(std::string_view id) { return id; }
+    static std::string_view id_of(const PresenceSocket& s) { return s.socket_id(); }
   };
+  using NamespaceMap =
+      std::unordered_map<std::string, PresenceNamespace, StringHash, std::equal_to<>>;
 
-  static std::string room_key(std::string_view ns, std::string_view room);
+  static PresenceSocket& mutable_socket(const PresenceSocket& s) {
+    return const_cast<PresenceSocket&>(s);  // NOLINT: the set's key (the id) is never changed
+  }
+  PresenceSocket* find_mutable(std::string_view socket_id);
+  const SocketList* find_room(std::string_view ns, std::string_view room) const;
   EdgeState& edge_state(const std::string& edge_id, uint64_t boot_id, int64_t now_ms, bool* fresh);
   bool want_snapshot(EdgeState& edge, int64_t now_ms);
   void mark_unsynced(EdgeState& edge);
   void clear_edge_sockets(EdgeState& edge);
   void apply_change(EdgeState& edge, const internal::PresenceChange& change);
   void add_socket(EdgeState& edge, const internal::PresenceChange& c);
-  void remove_socket(const std::string& socket_id);
-  void remove_entry(Entry& entry);
-  void join(const std::string& socket_id, const std::string& room);
-  void leave(const std::string& socket_id, const std::string& room);
-  // Takes the membership at rooms[index] out of the room's members (and the room, once empty).
-  void leave_at(Entry& entry, size_t index);
+  void remove_socket(std::string_view socket_id);
+  void remove_entry(PresenceSocket& s);
+  void join(std::string_view socket_id, std::string_view room);
+  void leave(std::string_view socket_id, std::string_view room);
+  // Takes the socket's membership at `index` (join order) out of the room's members (and the
+  // room, once empty).
+  void leave_at(PresenceSocket& s, uint32_t index);
 
   PresenceOptions options_;
   std::unordered_map<std::string, EdgeState> edges_;
-  std::unordered_map<std::string_view, Entry> sockets_;  // keys view the entries' socket_id
-  std::unordered_map<std::string, Members> rooms_;       // room_key → members
-  std::unordered_map<std::string, Members> users_;       // user → sockets
-  std::unordered_map<std::string, Members> ns_;          // ns → sockets
+  std::unordered_set<PresenceSocket, SocketHash, SocketEq> sockets_;
+  NamespaceMap namespaces_;  // ns → its sockets and rooms
+  SocketsByName users_;      // user → sockets
+  size_t room_count_ = 0;    // over every namespace
 };
 
 }  // namespace herald::broker

@@ -86,9 +86,11 @@ TEST(PresenceMemory, BytesPerSocketWithAUserRoom) {
   std::printf("PresenceRegistry: %lld bytes per socket (requested)\n", per_socket);
   ASSERT_EQ(registry.socket_count(), static_cast<size_t>(kSockets));
   ASSERT_EQ(registry.room_count(), static_cast<size_t>(kSockets));
-  // 493 measured (entry node, its rooms and positions, a user and a room index entry, hash
-  // buckets; edge_id is a view); the sets of id strings this layout replaced took 1016.
-  EXPECT_LE(per_socket, 540);
+  // 250 measured: the socket's set node (88: inline id, its one room inline), a user and a room
+  // map node (56 each: one member inline), hash buckets and the namespace and edge lists. The
+  // layout before (heap id, room names copied per socket, std::vector members) took 493, and the
+  // sets of id strings before that 1016.
+  EXPECT_LE(per_socket, 270);
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ internal::Heartbeat heartbeat(const std::string& edge, uint64_t seq, uint64_t bo
 
 std::vector<std::string> ids(const std::vector<const PresenceSocket*>& sockets) {
   std::vector<std::string> out;
-  for (const auto* s : sockets) out.push_back(s->socket_id);
+  for (const auto* s : sockets) out.emplace_back(s->socket_id());
   return out;
 }
 
@@ -84,8 +84,8 @@ TEST(PresenceRegistry, DeltasBuildSocketUserAndRoomIndexes) {
   EXPECT_EQ(r.room_sockets("/chat", "r1"), (Strings{"a", "b"}));
   EXPECT_EQ(r.room_sockets("/", "r1"), Strings{});  // rooms are per namespace
   EXPECT_EQ(r.sockets_per_namespace(), (std::map<std::string, uint64_t>{{"/", 1}, {"/chat", 2}}));
-  EXPECT_EQ(r.find_socket("b")->rooms, (Strings{"r1", "r2"}));
-  EXPECT_EQ(r.find_socket("b")->edge_id, "e1");
+  EXPECT_EQ(r.find_socket("b")->rooms(), (Strings{"r1", "r2"}));
+  EXPECT_EQ(r.find_socket("b")->edge_id(), "e1");
 
   EXPECT_FALSE(r.apply(delta("e1", 2, {leave("b", "r1"), disc("a")}), 0));
   EXPECT_EQ(r.room_sockets("/chat", "r1"), Strings{});
@@ -121,8 +121,8 @@ TEST(PresenceRegistry, IndexesMatchAModelUnderRandomChurn) {
     for (const auto& [id, m] : model) {
       const PresenceSocket* s = r.find_socket(id);
       ASSERT_NE(s, nullptr) << id;
-      EXPECT_EQ(s->rooms, m.rooms) << id;
-      EXPECT_EQ(s->edge_id, m.edge) << id;
+      EXPECT_EQ(s->rooms(), m.rooms) << id;
+      EXPECT_EQ(s->edge_id(), m.edge) << id;
       for (const auto& room : m.rooms) by_room[m.ns + " " + room].push_back(id);
       if (!m.user.empty()) by_user[m.user].push_back(id);
       ++by_ns[m.ns];
@@ -278,7 +278,7 @@ TEST(PresenceRegistry, SocketReconnectingOnAnotherEdgeMoves) {
   PresenceRegistry r;
   r.apply(delta("e1", 1, {conn("a", "/", "u1"), join("a", "r")}), 0);
   r.apply(delta("e2", 1, {conn("a", "/", "u1")}), 0);
-  EXPECT_EQ(r.find_socket("a")->edge_id, "e2");
+  EXPECT_EQ(r.find_socket("a")->edge_id(), "e2");
   EXPECT_EQ(r.room_sockets("/", "r"), Strings{});
   r.drop_edge("e1");
   EXPECT_NE(r.find_socket("a"), nullptr);
