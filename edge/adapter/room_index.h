@@ -25,7 +25,7 @@ class LocalSocket {
  public:
   virtual ~LocalSocket() = default;
 
-  virtual const std::string& id() const = 0;
+  virtual std::string_view id() const = 0;
   virtual const std::string& ns() const = 0;
   virtual const std::string& user_id() const = 0;
 

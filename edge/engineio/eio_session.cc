@@ -16,9 +16,9 @@ namespace herald::edge {
 using eio::OutItem;
 using std::chrono::milliseconds;
 
-EioSession::EioSession(Shard& shard, std::string id, eio::HandshakeInfo handshake,
+EioSession::EioSession(Shard& shard, InlineId id, eio::HandshakeInfo handshake,
                        TransportKind transport)
-    : shard_(shard), id_(std::move(id)), handshake_(std::move(handshake)), transport_(transport) {
+    : shard_(shard), id_(id), handshake_(std::move(handshake)), transport_(transport) {
   if (transport == TransportKind::kPolling) polling_ = std::make_unique<PollState>();
 }
 
@@ -49,7 +49,7 @@ boost::asio::io_context& EioSession::executor() {
 void EioSession::open(std::shared_ptr<WebSocketConnection> ws) {
   const EdgeConfig& cfg = shard_.config();
   eio::Handshake hs;
-  hs.sid = id_;
+  hs.sid = id_.str();
   if (ws || !cfg.allow_websocket) hs.upgrades.clear();
   hs.ping_interval_ms = cfg.ping_interval_ms;
   hs.ping_timeout_ms = cfg.ping_timeout_ms;
@@ -81,7 +81,7 @@ eio::SendResult EioSession::send(const eio::SharedMessage& message) {
     ShardCounters::add(c.slow_consumers);
     log::write_limited("eio.slow_consumer", 5, log::Level::kWarn, "edge",
                        "outbound queue full, closing session",
-                       {{"sid", id_}, {"queued_bytes", queued}, {"transport", transport()}});
+                       {{"sid", id()}, {"queued_bytes", queued}, {"transport", transport()}});
     fail("slow consumer");
     return eio::SendResult::kOverflow;
   }
@@ -215,7 +215,7 @@ void EioSession::end_post(std::string_view body) {
   auto packets = eio::decode_payload(body, limits);
   if (!packets.ok()) {
     log::write_limited("eio.parse", 5, log::Level::kDebug, "edge", "bad polling payload",
-                       {{"sid", id_}, {"error", packets.status().message()}});
+                       {{"sid", id()}, {"error", packets.status().message()}});
     fail("parse error");
     return;
   }

@@ -59,7 +59,7 @@ class Session {
  public:
   virtual ~Session() = default;
 
-  virtual const std::string& id() const = 0;
+  virtual std::string_view id() const = 0;
   virtual uint32_t shard() const = 0;
   virtual boost::asio::io_context& executor() = 0;
   virtual const HandshakeInfo& handshake() const = 0;

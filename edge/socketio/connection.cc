@@ -62,7 +62,7 @@ void bump(std::atomic<uint64_t>& counter) {
 internal::EdgeToBroker session_close(const Socket& socket, std::string_view reason) {
   internal::EdgeToBroker out;
   auto* close = out.mutable_close();
-  close->set_socket_id(socket.id());
+  close->set_socket_id(std::string(socket.id()));
   close->set_ns(socket.ns());
   close->set_reason(std::string(reason));
   return out;
@@ -71,7 +71,7 @@ internal::EdgeToBroker session_close(const Socket& socket, std::string_view reas
 internal::EdgeToBroker timed_out_ack(const Socket& socket, uint64_t request_id) {
   internal::EdgeToBroker out;
   auto* ack = out.mutable_ack();
-  ack->set_socket_id(socket.id());
+  ack->set_socket_id(std::string(socket.id()));
   ack->set_request_id(request_id);
   ack->set_timed_out(true);
   return out;
@@ -204,8 +204,8 @@ void Connection::on_connect_packet(Packet& packet) {
 
   internal::EdgeToBroker out;
   auto* open = out.mutable_open();
-  open->set_socket_id(socket.id());
-  open->set_engine_sid(session_.id());
+  open->set_socket_id(std::string(socket.id()));
+  open->set_engine_sid(std::string(session_.id()));
   open->set_ns(socket.ns());
   open->set_auth_json(std::move(packet.data_json));
   const eio::HandshakeInfo& hs = session_.handshake();
@@ -229,7 +229,7 @@ void Connection::on_event_packet(Socket& socket, Packet& packet,
   }
   internal::EdgeToBroker out;
   auto* event = out.mutable_event();
-  event->set_socket_id(socket.id());
+  event->set_socket_id(std::string(socket.id()));
   event->set_ns(socket.ns());
   event->set_event(std::move(parts->name));
   event->set_args_json(parts->args_json());
@@ -260,7 +260,7 @@ void Connection::on_ack_packet(Socket& socket, Packet& packet,
   socket.acks_.erase(it);
   internal::EdgeToBroker out;
   auto* ack = out.mutable_ack();
-  ack->set_socket_id(socket.id());
+  ack->set_socket_id(std::string(socket.id()));
   ack->set_request_id(request_id);
   ack->set_args_json(std::move(packet.data_json));
   for (auto& a : attachments) ack->add_attachments(std::move(a));
@@ -293,7 +293,7 @@ void Connection::on_accepted(Socket& socket, const internal::SessionAccepted& ac
   Packet reply;
   reply.type = PacketType::kConnect;
   reply.nsp = socket.ns();
-  reply.data_json = "{\"sid\":\"" + socket.id() + "\"}";  // ids are base64url: no escaping
+  reply.data_json = "{\"sid\":\"" + socket.id_.str() + "\"}";  // ids are base64url: no escaping
   send_packet(reply);
 }
 

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/ids.h"
 #include "edge/adapter/room_index.h"
 #include "edge/engineio/session_handler.h"
 #include "edge/socketio/packet.h"
@@ -25,10 +26,10 @@ class SocketServer;
 
 class Socket final : public edge::LocalSocket {
  public:
-  Socket(Connection& connection, std::string id, std::string ns)
-      : connection_(connection), id_(std::move(id)), ns_(std::move(ns)) {}
+  Socket(Connection& connection, InlineId id, std::string ns)
+      : connection_(connection), id_(id), ns_(std::move(ns)) {}
 
-  const std::string& id() const override { return id_; }
+  std::string_view id() const override { return id_.view(); }
   const std::string& ns() const override { return ns_; }
   const std::string& user_id() const override { return user_id_; }
   eio::SendResult send(const eio::SharedMessage& message) override;
@@ -45,7 +46,7 @@ class Socket final : public edge::LocalSocket {
   };
 
   Connection& connection_;
-  std::string id_;
+  InlineId id_;
   std::string ns_;
   std::string user_id_;
   bool connected_ = false;  // false while the broker decides on the CONNECT

@@ -32,7 +32,7 @@ class RecordingObserver final : public RoomObserver {
 
 std::set<std::string> ids_of(const std::vector<LocalSocket*>& sockets) {
   std::set<std::string> out;
-  for (auto* s : sockets) out.insert(s->id());
+  for (auto* s : sockets) out.insert(std::string(s->id()));
   return out;
 }
 
@@ -113,10 +113,10 @@ TEST(RoomIndexTest, SwapRemoveKeepsBothDirectionsConsistent) {
     std::string room = "r" + std::to_string(rng() % 6);
     if (rng() % 2 == 0) {
       index.join(s, room, 100);
-      model[room].insert(s.id());
+      model[room].insert(std::string(s.id()));
     } else {
       index.leave(s, room);
-      model[room].erase(s.id());
+      model[room].erase(std::string(s.id()));
     }
   }
   for (int r = 0; r < 6; ++r) {
@@ -126,7 +126,7 @@ TEST(RoomIndexTest, SwapRemoveKeepsBothDirectionsConsistent) {
   for (auto& s : sockets) {
     for (int r = 0; r < 6; ++r) {
       std::string room = "r" + std::to_string(r);
-      EXPECT_EQ(index.in_room(*s, room), model[room].count(s->id()) == 1);
+      EXPECT_EQ(index.in_room(*s, room), model[room].count(std::string(s->id())) == 1);
     }
   }
   for (auto& s : sockets) index.remove_socket(*s);

@@ -483,7 +483,7 @@ TEST_F(ConnectionTest, BrokerMessagesAreRoutedToTheOwningShard) {
   h_.io1.restart();
   EXPECT_EQ(c.session->last_text(), R"(2["hello"])");
   // An id of another edge is not routable.
-  h_.link.receiver(emit(make_id("ZZZZ", 0), "/", "x", "[]"));
+  h_.link.receiver(emit(make_id("ZZZZ", 0).str(), "/", "x", "[]"));
   EXPECT_EQ(h_.server->counters().unroutable_broker_messages.load(), 1u);
 }
 

@@ -26,7 +26,7 @@ class FakeSession final : public eio::Session {
     handshake_.transport = "websocket";
   }
 
-  const std::string& id() const override { return id_; }
+  std::string_view id() const override { return id_; }
   uint32_t shard() const override { return shard_; }
   boost::asio::io_context& executor() override { return io_; }
   const eio::HandshakeInfo& handshake() const override { return handshake_; }
