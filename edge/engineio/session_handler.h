@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "edge/engineio/string_pairs.h"
+#include "edge/engineio/handshake_info.h"
 
 namespace boost::asio {
 class io_context;
@@ -36,15 +36,6 @@ struct OutboundMessage {
   std::uint8_t ws_prefix_size = 0;
 };
 using SharedMessage = std::shared_ptr<const OutboundMessage>;
-
-// What the client's HTTP handshake request said.
-struct HandshakeInfo {
-  StringPairs headers;         // lower-case names; selected headers only
-  StringPairs query;           // decoded query parameters, in request order
-  std::string remote_address;  // "ip:port"
-  std::string transport;       // "polling" | "websocket"
-  bool secure = false;
-};
 
 enum class SendResult {
   kQueued,    // accepted (written or queued)

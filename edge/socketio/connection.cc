@@ -210,11 +210,11 @@ void Connection::on_connect_packet(Packet& packet) {
   open->set_auth_json(std::move(packet.data_json));
   const eio::HandshakeInfo& hs = session_.handshake();
   auto* handshake = open->mutable_handshake();
-  for (const auto& [k, v] : hs.headers) (*handshake->mutable_headers())[std::string(k)] = v;
-  for (const auto& [k, v] : hs.query) (*handshake->mutable_query())[std::string(k)] = v;
-  handshake->set_remote_address(hs.remote_address);
+  for (const auto& [k, v] : hs.headers()) (*handshake->mutable_headers())[std::string(k)] = v;
+  for (const auto& [k, v] : hs.query()) (*handshake->mutable_query())[std::string(k)] = v;
+  handshake->set_remote_address(std::string(hs.remote_address()));
   handshake->set_transport(std::string(session_.transport()));
-  handshake->set_secure(hs.secure);
+  handshake->set_secure(hs.secure());
   bump(server.counters().namespace_connects);
   shard_.send_to_broker(std::move(out));
 }
