@@ -164,7 +164,7 @@ void EioSession::respond_poll() {
   if (close_sent && state_ == State::kClosing) {
     state_ = State::kClosed;
     cancel_timer();
-    finalize(close_reason_);
+    finalize(p.close_reason);
   }
 }
 
@@ -286,7 +286,7 @@ void EioSession::on_timer() {
     // The close packet was never fetched.
     state_ = State::kClosed;
     clear_poll_queue();
-    finalize(close_reason_);
+    finalize(polling().close_reason);
     return;
   }
   if (state_ != State::kOpen) return;
@@ -312,7 +312,6 @@ void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
   if (state_ != State::kOpen) return;
   auto self = shared_from_this();
   cancel_upgrade();
-  close_reason_ = std::string(reason);
   if (transport_ == TransportKind::kWebSocket) {
     state_ = State::kClosed;
     cancel_timer();
@@ -322,7 +321,7 @@ void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
       ws_.reset();
       ShardCounters::sub(shard_.counters().websocket_sessions);
     }
-    finalize(close_reason_);
+    finalize(reason);
     return;
   }
   // Polling: the close packet goes out with the next GET (or the one held now); engine.io keeps
@@ -330,6 +329,7 @@ void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
   state_ = State::kClosing;
   heartbeat_ = Heartbeat::kClosing;
   PollState& p = polling();
+  p.close_reason = std::string(reason);
   p.queue_bytes += 1;
   p.queue.push_back(OutItem::packet("1"));
   const EdgeConfig& cfg = shard_.config();
@@ -340,7 +340,8 @@ void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
 void EioSession::fail(std::string_view reason) {
   if (state_ == State::kClosed) return;
   auto self = shared_from_this();
-  const std::string final_reason = state_ == State::kClosing ? close_reason_ : std::string(reason);
+  const std::string final_reason =
+      state_ == State::kClosing ? polling().close_reason : std::string(reason);
   state_ = State::kClosed;
   cancel_timer();
   cancel_upgrade();

@@ -126,6 +126,7 @@ class EioSession final : public eio::Session,
     std::size_t queue_bytes = 0;
     std::shared_ptr<PollResponder> held;         // the held GET
     std::shared_ptr<WebSocketConnection> probe;  // a websocket being upgraded to
+    std::string close_reason;  // set by close() while the close packet waits for a GET
   };
   PollState& polling();
   // Held GET / upgrade probe, null when there is none (or the session never polled).
@@ -139,7 +140,6 @@ class EioSession final : public eio::Session,
   std::unique_ptr<eio::SessionHandler> handler_;
   std::unique_ptr<PollState> polling_;       // polling sessions (kept after an upgrade)
   std::shared_ptr<WebSocketConnection> ws_;  // the websocket transport
-  std::string close_reason_;                 // set by close() while the close packet waits
   TransportKind transport_;
   State state_ = State::kOpen;
   Heartbeat heartbeat_ = Heartbeat::kWaitInterval;
