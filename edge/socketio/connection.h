@@ -27,7 +27,7 @@ class SocketServer;
 class Socket final : public edge::LocalSocket {
  public:
   Socket(Connection& connection, InlineId id, std::string ns)
-      : connection_(connection), id_(id), ns_(std::move(ns)) {}
+      : id_(id), connection_(connection), ns_(std::move(ns)) {}
 
   std::string_view id() const override { return id_.view(); }
   const std::string& ns() const override { return ns_; }
@@ -45,14 +45,15 @@ class Socket final : public edge::LocalSocket {
     uint64_t request_id;
   };
 
-  Connection& connection_;
+  // Ordered for size (one per connected socket): the small fields fill the padding.
+  uint32_t verdicts_pending_ = 0;  // client events with an ack id the broker has not answered
   InlineId id_;
+  bool connected_ = false;  // false while the broker decides on the CONNECT
+  Connection& connection_;
+  uint64_t next_ack_id_ = 0;
   std::string ns_;
   std::string user_id_;
-  bool connected_ = false;  // false while the broker decides on the CONNECT
-  uint64_t next_ack_id_ = 0;
-  std::vector<PendingAck> acks_;   // server emits waiting for the client's ACK
-  uint32_t verdicts_pending_ = 0;  // client events with an ack id the broker has not answered
+  std::vector<PendingAck> acks_;              // server emits waiting for the client's ACK
   std::atomic<int64_t>* ns_gauge_ = nullptr;  // while connected: its namespace's socket count
 };
 

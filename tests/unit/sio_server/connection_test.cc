@@ -577,5 +577,13 @@ INSTANTIATE_TEST_SUITE_P(All, BadInputTest, ::testing::ValuesIn(kBadInputs),
                            return param_info.param.name;
                          });
 
+// Every idle websocket connection carries one Connection and one Socket per namespace (issue #7's
+// 2 KiB target): a new field should be a decision, not an accident.
+TEST(SioMemory, ConnectionAndSocketSizes) {
+  std::printf("sizeof(Connection)=%zu sizeof(Socket)=%zu\n", sizeof(Connection), sizeof(Socket));
+  EXPECT_LE(sizeof(Socket), 184u);
+  EXPECT_LE(sizeof(Connection), 80u);
+}
+
 }  // namespace
 }  // namespace herald::sio
