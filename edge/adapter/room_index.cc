@@ -73,13 +73,13 @@ RoomIndex::JoinResult RoomIndex::join(LocalSocket& socket, std::string_view room
   std::string key = room_key(socket.ns(), room);
   auto it = rooms_.find(key);
   if (it == rooms_.end()) {
-    it = rooms_.emplace(std::move(key), std::make_unique<RoomMembers>()).first;
+    it = rooms_.try_emplace(std::move(key)).first;
     const std::string_view stored = it->first;
-    it->second->ns = stored.substr(sizeof(uint32_t), socket.ns().size());
-    it->second->room = stored.substr(sizeof(uint32_t) + socket.ns().size());
-    if (observer_ != nullptr) observer_->on_room_created(it->second->ns, it->second->room);
+    it->second.ns = stored.substr(sizeof(uint32_t), socket.ns().size());
+    it->second.room = stored.substr(sizeof(uint32_t) + socket.ns().size());
+    if (observer_ != nullptr) observer_->on_room_created(it->second.ns, it->second.room);
   }
-  RoomMembers* entry = it->second.get();
+  RoomMembers* entry = &it->second;
   socket.rooms_.push_back({entry, static_cast<uint32_t>(entry->members.size())});
   entry->members.push_back(&socket);
   return JoinResult::kJoined;
@@ -135,7 +135,7 @@ std::vector<std::string_view> RoomIndex::rooms_of(const LocalSocket& socket) con
 const std::vector<LocalSocket*>* RoomIndex::members(std::string_view ns,
                                                     std::string_view room) const {
   auto it = rooms_.find(room_key(ns, room));
-  return it == rooms_.end() ? nullptr : &it->second->members;
+  return it == rooms_.end() ? nullptr : &it->second.members;
 }
 
 const std::vector<LocalSocket*>* RoomIndex::namespace_members(std::string_view ns) const {

@@ -137,7 +137,8 @@ class RoomIndex {
 
   RoomObserver* observer_;
   std::unordered_map<std::string_view, LocalSocket*> sockets_;  // keys view the sockets' ids
-  std::unordered_map<std::string, std::unique_ptr<RoomMembers>> rooms_;
+  // The entry lives in the map's node (nodes never move): one allocation per room, not two.
+  std::unordered_map<std::string, RoomMembers> rooms_;
   std::unordered_map<std::string, std::unique_ptr<NamespaceMembers>> namespaces_;
 };
 
