@@ -21,8 +21,6 @@ class HandshakeInfo {
       : headers_end_(static_cast<uint32_t>(headers.bytes().size())),
         query_end_(static_cast<uint32_t>(headers_end_ + query.bytes().size())),
         remote_end_(static_cast<uint32_t>(query_end_ + remote_address.size())),
-        header_count_(static_cast<uint32_t>(headers.size())),
-        query_count_(static_cast<uint32_t>(query.size())),
         secure_(secure) {
     if (remote_end_ == 0) return;
     data_ = std::make_unique_for_overwrite<char[]>(remote_end_);
@@ -31,10 +29,8 @@ class HandshakeInfo {
     copy(query_end_, remote_address);
   }
 
-  PairsView headers() const { return {data_.get(), headers_end_, header_count_}; }
-  PairsView query() const {
-    return {data_.get() + headers_end_, query_end_ - headers_end_, query_count_};
-  }
+  PairsView headers() const { return {data_.get(), headers_end_}; }
+  PairsView query() const { return {data_.get() + headers_end_, query_end_ - headers_end_}; }
   std::string_view remote_address() const {
     return {data_.get() + query_end_, remote_end_ - query_end_};
   }
@@ -49,8 +45,6 @@ class HandshakeInfo {
   uint32_t headers_end_ = 0;
   uint32_t query_end_ = 0;
   uint32_t remote_end_ = 0;
-  uint32_t header_count_ = 0;
-  uint32_t query_count_ = 0;
   bool secure_ = false;
 };
 

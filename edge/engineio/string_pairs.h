@@ -59,8 +59,7 @@ class PairsView {
   static constexpr size_t kLength = sizeof(uint32_t);
 
   PairsView() = default;
-  PairsView(const char* data, size_t bytes, size_t count)
-      : data_(data), bytes_(bytes), count_(count) {}
+  PairsView(const char* data, size_t bytes) : data_(data), bytes_(bytes) {}
 
   // The value of the first pair called `name`.
   std::optional<std::string_view> find(std::string_view name) const {
@@ -69,8 +68,9 @@ class PairsView {
     }
     return std::nullopt;
   }
-  size_t size() const { return count_; }
-  bool empty() const { return count_ == 0; }
+  // Counted by walking the pairs (not stored: a session keeps its handshake's pairs for life).
+  size_t size() const { return static_cast<size_t>(std::distance(begin(), end())); }
+  bool empty() const { return bytes_ == 0; }
   // The packed bytes (to copy them elsewhere).
   std::string_view bytes() const { return {data_, bytes_}; }
   Iterator begin() const { return Iterator(data_, 0); }
@@ -79,7 +79,6 @@ class PairsView {
  private:
   const char* data_ = nullptr;
   size_t bytes_ = 0;
-  size_t count_ = 0;
 };
 
 class StringPairs {
@@ -98,7 +97,7 @@ class StringPairs {
   // Once built: the buffer is kept for the session's life.
   void shrink_to_fit() { buf_.shrink_to_fit(); }
 
-  PairsView view() const { return {buf_.data(), buf_.size(), size_}; }
+  PairsView view() const { return {buf_.data(), buf_.size()}; }
   Iterator begin() const { return view().begin(); }
   Iterator end() const { return view().end(); }
 
