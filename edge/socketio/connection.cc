@@ -105,7 +105,7 @@ Connection::~Connection() {
 
 Socket* Connection::find_ns(std::string_view ns) {
   for (auto& s : sockets_) {
-    if (s->ns() == ns) return s.get();
+    if (s.ns() == ns) return &s;
   }
   return nullptr;
 }
@@ -183,7 +183,7 @@ void Connection::dispatch(Packet packet, std::vector<std::string> attachments, s
 
 void Connection::on_connect_packet(Packet& packet) {
   SocketServer& server = shard_.server();
-  if (sockets_.size() >= server.options().max_namespaces_per_connection) {
+  if (namespace_count() >= server.options().max_namespaces_per_connection) {
     // Node has no such limit; refusing the one CONNECT (and keeping the connection) is what a
     // client can handle: its socket gets connect_error, the others stay up.
     bump(server.counters().namespace_limit_refused);
@@ -191,16 +191,16 @@ void Connection::on_connect_packet(Packet& packet) {
                            {"data", {{"code", "FORBIDDEN"}}}};
     return send_connect_error(packet.nsp, dump(data));
   }
-  auto owned = std::make_unique<Socket>(*this, make_id(server.edge_tag(), shard_.index()),
-                                        std::move(packet.nsp));
-  Socket& socket = *owned;
+  Socket& socket = sockets_.emplace_front(*this, make_id(server.edge_tag(), shard_.index()),
+                                          std::move(packet.nsp));
   if (!shard_.rooms().add_socket(socket)) {
     // A 90-bit random id collided with a live one: refuse rather than alias two sockets.
     HLOG_ERROR(kLog, "socket id collision", {{"socket", socket.id()}});
     nlohmann::json data = {{"message", "Internal error"}, {"data", {{"code", "INTERNAL"}}}};
-    return send_connect_error(socket.ns(), dump(data));
+    const std::string ns = socket.ns();
+    sockets_.pop_front();
+    return send_connect_error(ns, dump(data));
   }
-  sockets_.push_back(std::move(owned));
 
   internal::EdgeToBroker out;
   auto* open = out.mutable_open();
@@ -409,7 +409,7 @@ void Connection::server_disconnect(Socket& socket, bool close_connection) {
   }
   // client.ts _disconnect(): every namespace gets its DISCONNECT, then the transport closes.
   while (!sockets_.empty()) {
-    Socket& s = *sockets_.back();
+    Socket& s = sockets_.front();
     if (s.connected_) {
       Packet packet;
       packet.type = PacketType::kDisconnect;
@@ -456,7 +456,7 @@ void Connection::on_close(std::string_view reason) {
 
 bool Connection::busy() const {
   for (const auto& s : sockets_) {
-    if (s->verdicts_pending_ > 0 || !s->acks_.empty()) return true;
+    if (s.verdicts_pending_ > 0 || !s.acks_.empty()) return true;
   }
   return false;
 }
@@ -505,13 +505,11 @@ void Connection::remove_socket(Socket& socket, std::string_view reason) {
     socket.ns_gauge_ = nullptr;
   }
   shard_.rooms().remove_socket(socket);
-  auto it = std::find_if(sockets_.begin(), sockets_.end(),
-                         [&](const std::unique_ptr<Socket>& s) { return s.get() == &socket; });
-  if (it != sockets_.end()) sockets_.erase(it);
+  sockets_.remove_if([&](const Socket& s) { return &s == &socket; });
 }
 
 void Connection::remove_all(std::string_view reason) {
-  while (!sockets_.empty()) remove_socket(*sockets_.back(), reason);
+  while (!sockets_.empty()) remove_socket(sockets_.front(), reason);
 }
 
 eio::SendResult Connection::send_text(std::string text, std::vector<std::string> binaries) {

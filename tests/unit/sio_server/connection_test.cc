@@ -582,7 +582,7 @@ INSTANTIATE_TEST_SUITE_P(All, BadInputTest, ::testing::ValuesIn(kBadInputs),
 TEST(SioMemory, ConnectionAndSocketSizes) {
   std::printf("sizeof(Connection)=%zu sizeof(Socket)=%zu\n", sizeof(Connection), sizeof(Socket));
   EXPECT_LE(sizeof(Socket), 184u);
-  EXPECT_LE(sizeof(Connection), 80u);
+  EXPECT_LE(sizeof(Connection), 64u);
 }
 
 }  // namespace
