@@ -21,19 +21,17 @@ std::string RoomIndex::room_key(std::string_view ns, std::string_view room) {
 }
 
 bool RoomIndex::add_socket(LocalSocket& socket) {
-  return sockets_.emplace(std::string_view(socket.id()), &socket).second;
+  return sockets_.insert(&socket);
 }
 
 void RoomIndex::remove_socket(LocalSocket& socket) {
   while (!socket.rooms_.empty()) leave_at(socket, socket.rooms_.size() - 1);
   leave_namespace(socket);
-  auto it = sockets_.find(std::string_view(socket.id()));
-  if (it != sockets_.end() && it->second == &socket) sockets_.erase(it);
+  sockets_.erase(&socket);
 }
 
 LocalSocket* RoomIndex::find(std::string_view socket_id) const {
-  auto it = sockets_.find(socket_id);
-  return it == sockets_.end() ? nullptr : it->second;
+  return sockets_.find(socket_id);
 }
 
 void RoomIndex::enter_namespace(LocalSocket& socket) {

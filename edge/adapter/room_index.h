@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/id_table.h"
 #include "edge/engineio/session_handler.h"
 #include "herald/internal/bus.pb.h"
 
@@ -136,7 +137,7 @@ class RoomIndex {
   void leave_namespace(LocalSocket& socket);
 
   RoomObserver* observer_;
-  std::unordered_map<std::string_view, LocalSocket*> sockets_;  // keys view the sockets' ids
+  IdTable<LocalSocket> sockets_;  // by the sockets' own ids
   // The entry lives in the map's node (nodes never move): one allocation per room, not two.
   std::unordered_map<std::string, RoomMembers> rooms_;
   std::unordered_map<std::string, std::unique_ptr<NamespaceMembers>> namespaces_;
