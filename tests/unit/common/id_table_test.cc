@@ -59,5 +59,36 @@ TEST(IdTable, MatchesAMapUnderRandomChurn) {
   }
 }
 
+// Owning entries: clear() empties the table before the objects go, so a destructor that erases
+// itself finds nothing to do.
+struct Owned;
+using OwnedTable = IdTable<Owned, std::shared_ptr<Owned>>;
+struct Owned {
+  std::string key;
+  OwnedTable* table = nullptr;
+  const std::string& id() const { return key; }
+  ~Owned() {
+    if (table != nullptr) table->erase(this);
+  }
+};
+
+TEST(IdTable, OwnsSharedPointersAndClears) {
+  OwnedTable table;
+  std::weak_ptr<Owned> watch;
+  for (int i = 0; i < 40; ++i) {
+    auto owned = std::make_shared<Owned>(Owned{std::to_string(i), nullptr});
+    owned->table = &table;
+    if (i == 0) watch = owned;
+    ASSERT_TRUE(table.insert(std::move(owned)));
+  }
+  EXPECT_EQ(table.find("0"), watch.lock().get());
+  size_t seen = 0;
+  table.for_each([&](const std::shared_ptr<Owned>&) { ++seen; });
+  EXPECT_EQ(seen, 40u);
+  table.clear();
+  EXPECT_TRUE(table.empty());
+  EXPECT_TRUE(watch.expired());
+}
+
 }  // namespace
 }  // namespace herald
