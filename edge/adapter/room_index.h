@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,10 +50,19 @@ class LocalSocket {
 };
 
 struct RoomMembers {
-  // View the room's key in RoomIndex::rooms_ (node keys never move): no second copy of the names.
-  std::string_view ns;
-  std::string_view room;
+  // RoomIndex::room_key(ns, room): the table's key, and the only copy of the names.
+  std::string key;
   std::vector<LocalSocket*> members;
+
+  const std::string& id() const { return key; }
+  std::string_view ns() const {
+    uint32_t n = 0;
+    std::memcpy(&n, key.data(), sizeof(n));
+    return std::string_view(key).substr(sizeof(n), n);
+  }
+  std::string_view room() const {
+    return std::string_view(key).substr(sizeof(uint32_t) + ns().size());
+  }
 };
 
 struct NamespaceMembers {
@@ -137,9 +147,8 @@ class RoomIndex {
   void leave_namespace(LocalSocket& socket);
 
   RoomObserver* observer_;
-  IdTable<LocalSocket> sockets_;  // by the sockets' own ids
-  // The entry lives in the map's node (nodes never move): one allocation per room, not two.
-  std::unordered_map<std::string, RoomMembers> rooms_;
+  IdTable<LocalSocket> sockets_;                              // by the sockets' own ids
+  IdTable<RoomMembers, std::unique_ptr<RoomMembers>> rooms_;  // by room_key
   std::unordered_map<std::string, std::unique_ptr<NamespaceMembers>> namespaces_;
 };
 
