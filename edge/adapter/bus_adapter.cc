@@ -83,7 +83,7 @@ void ShardAdapter::apply_command(const internal::RoomCommand& command, DeliveryS
                                  std::string_view subject_room) {
   // Ids, not pointers: a disconnect below may destroy sockets.
   std::vector<std::string> ids;
-  auto add_members = [&ids](const std::vector<LocalSocket*>* members) {
+  auto add_members = [&ids](const auto* members) {
     if (members == nullptr) return;
     for (LocalSocket* s : *members) ids.emplace_back(s->id());
   };

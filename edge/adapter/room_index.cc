@@ -129,8 +129,8 @@ std::vector<std::string_view> RoomIndex::rooms_of(const LocalSocket& socket) con
   return out;
 }
 
-const std::vector<LocalSocket*>* RoomIndex::members(std::string_view ns,
-                                                    std::string_view room) const {
+const InlineOneVector<LocalSocket*>* RoomIndex::members(std::string_view ns,
+                                                        std::string_view room) const {
   const RoomMembers* entry = rooms_.find(room_key(ns, room));
   return entry == nullptr ? nullptr : &entry->members;
 }

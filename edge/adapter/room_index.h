@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/id_table.h"
+#include "common/inline_one_vector.h"
 #include "edge/engineio/session_handler.h"
 #include "herald/internal/bus.pb.h"
 
@@ -44,15 +45,15 @@ class LocalSocket {
     RoomMembers* room;
     uint32_t pos;  // index in room->members
   };
-  std::vector<Membership> rooms_;
-  NamespaceMembers* ns_ = nullptr;  // set while the socket is connected to its namespace
+  InlineOneVector<Membership> rooms_;  // most sockets are in one room: no allocation
+  NamespaceMembers* ns_ = nullptr;     // set while the socket is connected to its namespace
   uint32_t ns_pos_ = 0;
 };
 
 struct RoomMembers {
   // RoomIndex::room_key(ns, room): the table's key, and the only copy of the names.
   std::string key;
-  std::vector<LocalSocket*> members;
+  InlineOneVector<LocalSocket*> members;  // most rooms (user:<sub>) have one member
 
   const std::string& id() const { return key; }
   std::string_view ns() const {
@@ -119,7 +120,7 @@ class RoomIndex {
   std::vector<std::string_view> rooms_of(const LocalSocket& socket) const;
   size_t room_count(const LocalSocket& socket) const { return socket.rooms_.size(); }
 
-  const std::vector<LocalSocket*>* members(std::string_view ns, std::string_view room) const;
+  const InlineOneVector<LocalSocket*>* members(std::string_view ns, std::string_view room) const;
   const std::vector<LocalSocket*>* namespace_members(std::string_view ns) const;
   size_t total_rooms() const { return rooms_.size(); }
 

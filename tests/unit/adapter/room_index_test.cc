@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <span>
 
 #include "tests/unit/adapter/fake_local_socket.h"
 
@@ -30,7 +31,7 @@ class RecordingObserver final : public RoomObserver {
   std::vector<std::string> events;
 };
 
-std::set<std::string> ids_of(const std::vector<LocalSocket*>& sockets) {
+std::set<std::string> ids_of(std::span<LocalSocket* const> sockets) {
   std::set<std::string> out;
   for (auto* s : sockets) out.insert(std::string(s->id()));
   return out;
