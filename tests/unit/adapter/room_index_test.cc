@@ -224,4 +224,11 @@ TEST_F(RecipientsTest, SubjectRoomMissingFromTargetsStillDelivers) {
 }
 
 }  // namespace
+// A user:<sub> room per connected user (issue #7's idle memory): its entry fits malloc's 64 B
+// chunk with the member inline, and the table adds a pointer slot, not a node.
+TEST(RoomIndexMemory, RoomEntrySize) {
+  EXPECT_LE(sizeof(RoomMembers), 48u);
+  EXPECT_LE(sizeof(InlineOneVector<LocalSocket*>), 16u);
+}
+
 }  // namespace herald::edge
