@@ -48,12 +48,13 @@ std::string edge_tag_for(std::string_view edge_id) {
   return tag;
 }
 
-std::string make_id(std::string_view edge_tag, uint32_t shard) {
-  std::string id(kIdLength, 'A');
+InlineId make_id(std::string_view edge_tag, uint32_t shard) {
+  std::array<char, kIdLength> id;
+  id.fill('A');
   for (size_t i = 0; i < kEdgeTagLength && i < edge_tag.size(); ++i) id[i] = edge_tag[i];
   id[kEdgeTagLength] = kAlphabet[shard % kMaxShards];
   random_chars(id.data() + kEdgeTagLength + 1, kIdLength - kEdgeTagLength - 1);
-  return id;
+  return InlineId(std::string_view(id.data(), id.size()));
 }
 
 std::optional<IdParts> parse_id(std::string_view id) {

@@ -83,9 +83,9 @@ void ShardAdapter::apply_command(const internal::RoomCommand& command, DeliveryS
                                  std::string_view subject_room) {
   // Ids, not pointers: a disconnect below may destroy sockets.
   std::vector<std::string> ids;
-  auto add_members = [&ids](const std::vector<LocalSocket*>* members) {
+  auto add_members = [&ids](const auto* members) {
     if (members == nullptr) return;
-    for (LocalSocket* s : *members) ids.push_back(s->id());
+    for (LocalSocket* s : *members) ids.emplace_back(s->id());
   };
   const std::string& ns = command.ns();
   if (!command.socket_ids().empty()) {
@@ -105,7 +105,7 @@ void ShardAdapter::apply_command(const internal::RoomCommand& command, DeliveryS
       add_members(index_.members(ns, room));
       if (LocalSocket* own = index_.find(room);
           own != nullptr && own->ns() == ns && index_.in_namespace(*own)) {
-        ids.push_back(own->id());
+        ids.emplace_back(own->id());
       }
     }
   }
@@ -122,13 +122,13 @@ void ShardAdapter::collect_snapshot(std::vector<internal::PresenceChange>& out) 
   index_.for_each_connected([&](const LocalSocket& s) {
     auto& c = out.emplace_back();
     c.set_op(internal::PresenceChange::OP_CONNECT);
-    c.set_socket_id(s.id());
+    c.set_socket_id(std::string(s.id()));
     c.set_ns(s.ns());
     c.set_user_id(s.user_id());
     for (std::string_view room : index_.rooms_of(s)) {
       auto& j = out.emplace_back();
       j.set_op(internal::PresenceChange::OP_JOIN);
-      j.set_socket_id(s.id());
+      j.set_socket_id(std::string(s.id()));
       j.set_ns(s.ns());
       j.set_room(std::string(room));
     }
@@ -139,7 +139,7 @@ void ShardAdapter::record(internal::PresenceChange::Op op, const LocalSocket& so
                           std::string_view room) {
   internal::PresenceChange change;
   change.set_op(op);
-  change.set_socket_id(socket.id());
+  change.set_socket_id(std::string(socket.id()));
   change.set_ns(socket.ns());
   if (op == internal::PresenceChange::OP_CONNECT) change.set_user_id(socket.user_id());
   if (!room.empty()) change.set_room(std::string(room));

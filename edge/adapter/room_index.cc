@@ -1,5 +1,5 @@
 // RoomIndex: swap-remove vectors in both directions, so join, leave and disconnect are O(rooms of
-// the socket) and a room with one member costs one small vector.
+// the socket); a room with one member costs one 48 B entry, its member inline.
 #include "edge/adapter/room_index.h"
 
 #include <algorithm>
@@ -21,19 +21,17 @@ std::string RoomIndex::room_key(std::string_view ns, std::string_view room) {
 }
 
 bool RoomIndex::add_socket(LocalSocket& socket) {
-  return sockets_.emplace(std::string_view(socket.id()), &socket).second;
+  return sockets_.insert(&socket);
 }
 
 void RoomIndex::remove_socket(LocalSocket& socket) {
   while (!socket.rooms_.empty()) leave_at(socket, socket.rooms_.size() - 1);
   leave_namespace(socket);
-  auto it = sockets_.find(std::string_view(socket.id()));
-  if (it != sockets_.end() && it->second == &socket) sockets_.erase(it);
+  sockets_.erase(&socket);
 }
 
 LocalSocket* RoomIndex::find(std::string_view socket_id) const {
-  auto it = sockets_.find(socket_id);
-  return it == sockets_.end() ? nullptr : it->second;
+  return sockets_.find(socket_id);
 }
 
 void RoomIndex::enter_namespace(LocalSocket& socket) {
@@ -71,15 +69,14 @@ RoomIndex::JoinResult RoomIndex::join(LocalSocket& socket, std::string_view room
   if (in_room(socket, room)) return JoinResult::kAlreadyMember;
   if (socket.rooms_.size() >= max_rooms) return JoinResult::kLimitReached;
   std::string key = room_key(socket.ns(), room);
-  auto it = rooms_.find(key);
-  if (it == rooms_.end()) {
-    it = rooms_.emplace(std::move(key), std::make_unique<RoomMembers>()).first;
-    const std::string_view stored = it->first;
-    it->second->ns = stored.substr(sizeof(uint32_t), socket.ns().size());
-    it->second->room = stored.substr(sizeof(uint32_t) + socket.ns().size());
-    if (observer_ != nullptr) observer_->on_room_created(it->second->ns, it->second->room);
+  RoomMembers* entry = rooms_.find(key);
+  if (entry == nullptr) {
+    auto created = std::make_unique<RoomMembers>();
+    created->key = std::move(key);
+    entry = created.get();
+    rooms_.insert(std::move(created));
+    if (observer_ != nullptr) observer_->on_room_created(entry->ns(), entry->room());
   }
-  RoomMembers* entry = it->second.get();
   socket.rooms_.push_back({entry, static_cast<uint32_t>(entry->members.size())});
   entry->members.push_back(&socket);
   return JoinResult::kJoined;
@@ -87,7 +84,7 @@ RoomIndex::JoinResult RoomIndex::join(LocalSocket& socket, std::string_view room
 
 bool RoomIndex::leave(LocalSocket& socket, std::string_view room) {
   for (size_t i = 0; i < socket.rooms_.size(); ++i) {
-    if (socket.rooms_[i].room->room == room) {
+    if (socket.rooms_[i].room->room() == room) {
       leave_at(socket, i);
       return true;
     }
@@ -112,15 +109,15 @@ void RoomIndex::leave_at(LocalSocket& socket, size_t membership_index) {
   socket.rooms_[membership_index] = socket.rooms_.back();
   socket.rooms_.pop_back();
   if (entry->members.empty()) {
-    if (observer_ != nullptr) observer_->on_room_deleted(entry->ns, entry->room);
-    rooms_.erase(room_key(entry->ns, entry->room));  // a new key string: entry's views die here
+    if (observer_ != nullptr) observer_->on_room_deleted(entry->ns(), entry->room());
+    rooms_.erase(entry);
   }
 }
 
 bool RoomIndex::in_room(const LocalSocket& socket, std::string_view room) const {
   if (room == socket.id()) return true;
   for (const auto& m : socket.rooms_) {
-    if (m.room->room == room) return true;
+    if (m.room->room() == room) return true;
   }
   return false;
 }
@@ -128,14 +125,14 @@ bool RoomIndex::in_room(const LocalSocket& socket, std::string_view room) const 
 std::vector<std::string_view> RoomIndex::rooms_of(const LocalSocket& socket) const {
   std::vector<std::string_view> out;
   out.reserve(socket.rooms_.size());
-  for (const auto& m : socket.rooms_) out.emplace_back(m.room->room);
+  for (const auto& m : socket.rooms_) out.emplace_back(m.room->room());
   return out;
 }
 
-const std::vector<LocalSocket*>* RoomIndex::members(std::string_view ns,
-                                                    std::string_view room) const {
-  auto it = rooms_.find(room_key(ns, room));
-  return it == rooms_.end() ? nullptr : &it->second->members;
+const InlineOneVector<LocalSocket*>* RoomIndex::members(std::string_view ns,
+                                                        std::string_view room) const {
+  const RoomMembers* entry = rooms_.find(room_key(ns, room));
+  return entry == nullptr ? nullptr : &entry->members;
 }
 
 const std::vector<LocalSocket*>* RoomIndex::namespace_members(std::string_view ns) const {

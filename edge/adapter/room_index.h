@@ -3,12 +3,15 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "common/id_table.h"
+#include "common/inline_one_vector.h"
 #include "edge/engineio/session_handler.h"
 #include "herald/internal/bus.pb.h"
 
@@ -25,7 +28,7 @@ class LocalSocket {
  public:
   virtual ~LocalSocket() = default;
 
-  virtual const std::string& id() const = 0;
+  virtual std::string_view id() const = 0;
   virtual const std::string& ns() const = 0;
   virtual const std::string& user_id() const = 0;
 
@@ -42,16 +45,25 @@ class LocalSocket {
     RoomMembers* room;
     uint32_t pos;  // index in room->members
   };
-  std::vector<Membership> rooms_;
-  NamespaceMembers* ns_ = nullptr;  // set while the socket is connected to its namespace
+  InlineOneVector<Membership> rooms_;  // most sockets are in one room: no allocation
+  NamespaceMembers* ns_ = nullptr;     // set while the socket is connected to its namespace
   uint32_t ns_pos_ = 0;
 };
 
 struct RoomMembers {
-  // View the room's key in RoomIndex::rooms_ (node keys never move): no second copy of the names.
-  std::string_view ns;
-  std::string_view room;
-  std::vector<LocalSocket*> members;
+  // RoomIndex::room_key(ns, room): the table's key, and the only copy of the names.
+  std::string key;
+  InlineOneVector<LocalSocket*> members;  // most rooms (user:<sub>) have one member
+
+  const std::string& id() const { return key; }
+  std::string_view ns() const {
+    uint32_t n = 0;
+    std::memcpy(&n, key.data(), sizeof(n));
+    return std::string_view(key).substr(sizeof(n), n);
+  }
+  std::string_view room() const {
+    return std::string_view(key).substr(sizeof(uint32_t) + ns().size());
+  }
 };
 
 struct NamespaceMembers {
@@ -108,7 +120,7 @@ class RoomIndex {
   std::vector<std::string_view> rooms_of(const LocalSocket& socket) const;
   size_t room_count(const LocalSocket& socket) const { return socket.rooms_.size(); }
 
-  const std::vector<LocalSocket*>* members(std::string_view ns, std::string_view room) const;
+  const InlineOneVector<LocalSocket*>* members(std::string_view ns, std::string_view room) const;
   const std::vector<LocalSocket*>* namespace_members(std::string_view ns) const;
   size_t total_rooms() const { return rooms_.size(); }
 
@@ -136,8 +148,8 @@ class RoomIndex {
   void leave_namespace(LocalSocket& socket);
 
   RoomObserver* observer_;
-  std::unordered_map<std::string_view, LocalSocket*> sockets_;  // keys view the sockets' ids
-  std::unordered_map<std::string, std::unique_ptr<RoomMembers>> rooms_;
+  IdTable<LocalSocket> sockets_;                              // by the sockets' own ids
+  IdTable<RoomMembers, std::unique_ptr<RoomMembers>> rooms_;  // by room_key
   std::unordered_map<std::string, std::unique_ptr<NamespaceMembers>> namespaces_;
 };
 

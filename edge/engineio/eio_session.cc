@@ -16,9 +16,9 @@ namespace herald::edge {
 using eio::OutItem;
 using std::chrono::milliseconds;
 
-EioSession::EioSession(Shard& shard, std::string id, eio::HandshakeInfo handshake,
+EioSession::EioSession(Shard& shard, InlineId id, eio::HandshakeInfo handshake,
                        TransportKind transport)
-    : shard_(shard), id_(std::move(id)), handshake_(std::move(handshake)), transport_(transport) {
+    : shard_(shard), id_(id), handshake_(std::move(handshake)), transport_(transport) {
   if (transport == TransportKind::kPolling) polling_ = std::make_unique<PollState>();
 }
 
@@ -49,7 +49,7 @@ boost::asio::io_context& EioSession::executor() {
 void EioSession::open(std::shared_ptr<WebSocketConnection> ws) {
   const EdgeConfig& cfg = shard_.config();
   eio::Handshake hs;
-  hs.sid = id_;
+  hs.sid = id_.str();
   if (ws || !cfg.allow_websocket) hs.upgrades.clear();
   hs.ping_interval_ms = cfg.ping_interval_ms;
   hs.ping_timeout_ms = cfg.ping_timeout_ms;
@@ -81,7 +81,7 @@ eio::SendResult EioSession::send(const eio::SharedMessage& message) {
     ShardCounters::add(c.slow_consumers);
     log::write_limited("eio.slow_consumer", 5, log::Level::kWarn, "edge",
                        "outbound queue full, closing session",
-                       {{"sid", id_}, {"queued_bytes", queued}, {"transport", transport()}});
+                       {{"sid", id()}, {"queued_bytes", queued}, {"transport", transport()}});
     fail("slow consumer");
     return eio::SendResult::kOverflow;
   }
@@ -164,7 +164,7 @@ void EioSession::respond_poll() {
   if (close_sent && state_ == State::kClosing) {
     state_ = State::kClosed;
     cancel_timer();
-    finalize(close_reason_);
+    finalize(p.close_reason);
   }
 }
 
@@ -215,7 +215,7 @@ void EioSession::end_post(std::string_view body) {
   auto packets = eio::decode_payload(body, limits);
   if (!packets.ok()) {
     log::write_limited("eio.parse", 5, log::Level::kDebug, "edge", "bad polling payload",
-                       {{"sid", id_}, {"error", packets.status().message()}});
+                       {{"sid", id()}, {"error", packets.status().message()}});
     fail("parse error");
     return;
   }
@@ -286,7 +286,7 @@ void EioSession::on_timer() {
     // The close packet was never fetched.
     state_ = State::kClosed;
     clear_poll_queue();
-    finalize(close_reason_);
+    finalize(polling().close_reason);
     return;
   }
   if (state_ != State::kOpen) return;
@@ -312,7 +312,6 @@ void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
   if (state_ != State::kOpen) return;
   auto self = shared_from_this();
   cancel_upgrade();
-  close_reason_ = std::string(reason);
   if (transport_ == TransportKind::kWebSocket) {
     state_ = State::kClosed;
     cancel_timer();
@@ -322,7 +321,7 @@ void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
       ws_.reset();
       ShardCounters::sub(shard_.counters().websocket_sessions);
     }
-    finalize(close_reason_);
+    finalize(reason);
     return;
   }
   // Polling: the close packet goes out with the next GET (or the one held now); engine.io keeps
@@ -330,6 +329,7 @@ void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
   state_ = State::kClosing;
   heartbeat_ = Heartbeat::kClosing;
   PollState& p = polling();
+  p.close_reason = std::string(reason);
   p.queue_bytes += 1;
   p.queue.push_back(OutItem::packet("1"));
   const EdgeConfig& cfg = shard_.config();
@@ -340,7 +340,8 @@ void EioSession::close_with(std::string_view reason, uint16_t ws_code) {
 void EioSession::fail(std::string_view reason) {
   if (state_ == State::kClosed) return;
   auto self = shared_from_this();
-  const std::string final_reason = state_ == State::kClosing ? close_reason_ : std::string(reason);
+  const std::string final_reason =
+      state_ == State::kClosing ? polling().close_reason : std::string(reason);
   state_ = State::kClosed;
   cancel_timer();
   cancel_upgrade();

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/ids.h"
 #include "edge/engineio/outbound.h"
 #include "edge/engineio/session_handler.h"
 #include "edge/engineio/timer_wheel.h"
@@ -35,7 +36,7 @@ class EioSession final : public eio::Session,
  public:
   enum class TransportKind : uint8_t { kPolling, kWebSocket };
 
-  EioSession(Shard& shard, std::string id, eio::HandshakeInfo handshake, TransportKind transport);
+  EioSession(Shard& shard, InlineId id, eio::HandshakeInfo handshake, TransportKind transport);
   ~EioSession() override;
 
   // Queues the open packet, starts the heartbeat and creates the handler (on_open). For a
@@ -43,7 +44,7 @@ class EioSession final : public eio::Session,
   void open(std::shared_ptr<WebSocketConnection> ws);
 
   // eio::Session
-  const std::string& id() const override { return id_; }
+  std::string_view id() const override { return id_.view(); }
   uint32_t shard() const override;
   boost::asio::io_context& executor() override;
   const eio::HandshakeInfo& handshake() const override { return handshake_; }
@@ -125,6 +126,7 @@ class EioSession final : public eio::Session,
     std::size_t queue_bytes = 0;
     std::shared_ptr<PollResponder> held;         // the held GET
     std::shared_ptr<WebSocketConnection> probe;  // a websocket being upgraded to
+    std::string close_reason;  // set by close() while the close packet waits for a GET
   };
   PollState& polling();
   // Held GET / upgrade probe, null when there is none (or the session never polled).
@@ -133,12 +135,11 @@ class EioSession final : public eio::Session,
   void clear_poll_queue();
 
   Shard& shard_;
-  std::string id_;
+  InlineId id_;
   eio::HandshakeInfo handshake_;
   std::unique_ptr<eio::SessionHandler> handler_;
   std::unique_ptr<PollState> polling_;       // polling sessions (kept after an upgrade)
   std::shared_ptr<WebSocketConnection> ws_;  // the websocket transport
-  std::string close_reason_;                 // set by close() while the close packet waits
   TransportKind transport_;
   State state_ = State::kOpen;
   Heartbeat heartbeat_ = Heartbeat::kWaitInterval;

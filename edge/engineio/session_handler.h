@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "edge/engineio/string_pairs.h"
+#include "edge/engineio/handshake_info.h"
 
 namespace boost::asio {
 class io_context;
@@ -37,15 +37,6 @@ struct OutboundMessage {
 };
 using SharedMessage = std::shared_ptr<const OutboundMessage>;
 
-// What the client's HTTP handshake request said.
-struct HandshakeInfo {
-  StringPairs headers;         // lower-case names; selected headers only
-  StringPairs query;           // decoded query parameters, in request order
-  std::string remote_address;  // "ip:port"
-  std::string transport;       // "polling" | "websocket"
-  bool secure = false;
-};
-
 enum class SendResult {
   kQueued,    // accepted (written or queued)
   kDropped,   // volatile and the session was not writable: dropped (counted)
@@ -59,7 +50,7 @@ class Session {
  public:
   virtual ~Session() = default;
 
-  virtual const std::string& id() const = 0;
+  virtual std::string_view id() const = 0;
   virtual uint32_t shard() const = 0;
   virtual boost::asio::io_context& executor() = 0;
   virtual const HandshakeInfo& handshake() const = 0;

@@ -337,7 +337,7 @@ void WebSocketConnection::consume(std::size_t n) {
     OutItem& item = queue_[head_];
     const std::size_t rest = wire_size(item) - offset_;
     if (n < rest) {
-      offset_ += n;
+      offset_ += static_cast<uint32_t>(n);
       break;
     }
     n -= rest;
@@ -417,7 +417,8 @@ void WebSocketConnection::abort() {
   boost::system::error_code ec;
   socket_.close(ec);
   std::vector<OutItem>().swap(queue_);
-  head_ = offset_ = queued_bytes_ = 0;
+  head_ = offset_ = 0;
+  queued_bytes_ = 0;
 }
 
 void WebSocketConnection::lost(std::string_view reason) {

@@ -78,8 +78,10 @@ class WebSocketConnection final : public std::enable_shared_from_this<WebSocketC
   ws::FrameParser parser_;
   EioSession* session_ = nullptr;
   std::vector<eio::OutItem> queue_;
-  std::size_t head_ = 0;          // first item not completely written
-  std::size_t offset_ = 0;        // wire bytes of queue_[head_] already written
+  // 32 bits are enough (an item is one message, whose size the uint32 payload and gRPC message
+  // limits bound) and keep the idle object within malloc's 240 B chunk.
+  uint32_t head_ = 0;             // first item not completely written
+  uint32_t offset_ = 0;           // wire bytes of queue_[head_] already written
   std::size_t queued_bytes_ = 0;  // payload bytes of queue_[head_..]
   Role role_ = Role::kDetached;
   bool reading_ = false;

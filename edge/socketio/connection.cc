@@ -62,7 +62,7 @@ void bump(std::atomic<uint64_t>& counter) {
 internal::EdgeToBroker session_close(const Socket& socket, std::string_view reason) {
   internal::EdgeToBroker out;
   auto* close = out.mutable_close();
-  close->set_socket_id(socket.id());
+  close->set_socket_id(std::string(socket.id()));
   close->set_ns(socket.ns());
   close->set_reason(std::string(reason));
   return out;
@@ -71,7 +71,7 @@ internal::EdgeToBroker session_close(const Socket& socket, std::string_view reas
 internal::EdgeToBroker timed_out_ack(const Socket& socket, uint64_t request_id) {
   internal::EdgeToBroker out;
   auto* ack = out.mutable_ack();
-  ack->set_socket_id(socket.id());
+  ack->set_socket_id(std::string(socket.id()));
   ack->set_request_id(request_id);
   ack->set_timed_out(true);
   return out;
@@ -105,7 +105,7 @@ Connection::~Connection() {
 
 Socket* Connection::find_ns(std::string_view ns) {
   for (auto& s : sockets_) {
-    if (s->ns() == ns) return s.get();
+    if (s.ns() == ns) return &s;
   }
   return nullptr;
 }
@@ -183,7 +183,7 @@ void Connection::dispatch(Packet packet, std::vector<std::string> attachments, s
 
 void Connection::on_connect_packet(Packet& packet) {
   SocketServer& server = shard_.server();
-  if (sockets_.size() >= server.options().max_namespaces_per_connection) {
+  if (namespace_count() >= server.options().max_namespaces_per_connection) {
     // Node has no such limit; refusing the one CONNECT (and keeping the connection) is what a
     // client can handle: its socket gets connect_error, the others stay up.
     bump(server.counters().namespace_limit_refused);
@@ -191,30 +191,30 @@ void Connection::on_connect_packet(Packet& packet) {
                            {"data", {{"code", "FORBIDDEN"}}}};
     return send_connect_error(packet.nsp, dump(data));
   }
-  auto owned = std::make_unique<Socket>(*this, make_id(server.edge_tag(), shard_.index()),
-                                        std::move(packet.nsp));
-  Socket& socket = *owned;
+  Socket& socket = sockets_.emplace_front(*this, make_id(server.edge_tag(), shard_.index()),
+                                          std::move(packet.nsp));
   if (!shard_.rooms().add_socket(socket)) {
     // A 90-bit random id collided with a live one: refuse rather than alias two sockets.
     HLOG_ERROR(kLog, "socket id collision", {{"socket", socket.id()}});
     nlohmann::json data = {{"message", "Internal error"}, {"data", {{"code", "INTERNAL"}}}};
-    return send_connect_error(socket.ns(), dump(data));
+    const std::string ns = socket.ns();
+    sockets_.pop_front();
+    return send_connect_error(ns, dump(data));
   }
-  sockets_.push_back(std::move(owned));
 
   internal::EdgeToBroker out;
   auto* open = out.mutable_open();
-  open->set_socket_id(socket.id());
-  open->set_engine_sid(session_.id());
+  open->set_socket_id(std::string(socket.id()));
+  open->set_engine_sid(std::string(session_.id()));
   open->set_ns(socket.ns());
   open->set_auth_json(std::move(packet.data_json));
   const eio::HandshakeInfo& hs = session_.handshake();
   auto* handshake = open->mutable_handshake();
-  for (const auto& [k, v] : hs.headers) (*handshake->mutable_headers())[std::string(k)] = v;
-  for (const auto& [k, v] : hs.query) (*handshake->mutable_query())[std::string(k)] = v;
-  handshake->set_remote_address(hs.remote_address);
+  for (const auto& [k, v] : hs.headers()) (*handshake->mutable_headers())[std::string(k)] = v;
+  for (const auto& [k, v] : hs.query()) (*handshake->mutable_query())[std::string(k)] = v;
+  handshake->set_remote_address(std::string(hs.remote_address()));
   handshake->set_transport(std::string(session_.transport()));
-  handshake->set_secure(hs.secure);
+  handshake->set_secure(hs.secure());
   bump(server.counters().namespace_connects);
   shard_.send_to_broker(std::move(out));
 }
@@ -229,7 +229,7 @@ void Connection::on_event_packet(Socket& socket, Packet& packet,
   }
   internal::EdgeToBroker out;
   auto* event = out.mutable_event();
-  event->set_socket_id(socket.id());
+  event->set_socket_id(std::string(socket.id()));
   event->set_ns(socket.ns());
   event->set_event(std::move(parts->name));
   event->set_args_json(parts->args_json());
@@ -260,7 +260,7 @@ void Connection::on_ack_packet(Socket& socket, Packet& packet,
   socket.acks_.erase(it);
   internal::EdgeToBroker out;
   auto* ack = out.mutable_ack();
-  ack->set_socket_id(socket.id());
+  ack->set_socket_id(std::string(socket.id()));
   ack->set_request_id(request_id);
   ack->set_args_json(std::move(packet.data_json));
   for (auto& a : attachments) ack->add_attachments(std::move(a));
@@ -293,7 +293,7 @@ void Connection::on_accepted(Socket& socket, const internal::SessionAccepted& ac
   Packet reply;
   reply.type = PacketType::kConnect;
   reply.nsp = socket.ns();
-  reply.data_json = "{\"sid\":\"" + socket.id() + "\"}";  // ids are base64url: no escaping
+  reply.data_json = "{\"sid\":\"" + socket.id_.str() + "\"}";  // ids are base64url: no escaping
   send_packet(reply);
 }
 
@@ -409,7 +409,7 @@ void Connection::server_disconnect(Socket& socket, bool close_connection) {
   }
   // client.ts _disconnect(): every namespace gets its DISCONNECT, then the transport closes.
   while (!sockets_.empty()) {
-    Socket& s = *sockets_.back();
+    Socket& s = sockets_.front();
     if (s.connected_) {
       Packet packet;
       packet.type = PacketType::kDisconnect;
@@ -456,7 +456,7 @@ void Connection::on_close(std::string_view reason) {
 
 bool Connection::busy() const {
   for (const auto& s : sockets_) {
-    if (s->verdicts_pending_ > 0 || !s->acks_.empty()) return true;
+    if (s.verdicts_pending_ > 0 || !s.acks_.empty()) return true;
   }
   return false;
 }
@@ -505,13 +505,11 @@ void Connection::remove_socket(Socket& socket, std::string_view reason) {
     socket.ns_gauge_ = nullptr;
   }
   shard_.rooms().remove_socket(socket);
-  auto it = std::find_if(sockets_.begin(), sockets_.end(),
-                         [&](const std::unique_ptr<Socket>& s) { return s.get() == &socket; });
-  if (it != sockets_.end()) sockets_.erase(it);
+  sockets_.remove_if([&](const Socket& s) { return &s == &socket; });
 }
 
 void Connection::remove_all(std::string_view reason) {
-  while (!sockets_.empty()) remove_socket(*sockets_.back(), reason);
+  while (!sockets_.empty()) remove_socket(sockets_.front(), reason);
 }
 
 eio::SendResult Connection::send_text(std::string text, std::vector<std::string> binaries) {

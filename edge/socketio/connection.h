@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <forward_list>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/ids.h"
 #include "edge/adapter/room_index.h"
 #include "edge/engineio/session_handler.h"
 #include "edge/socketio/packet.h"
@@ -25,10 +28,10 @@ class SocketServer;
 
 class Socket final : public edge::LocalSocket {
  public:
-  Socket(Connection& connection, std::string id, std::string ns)
-      : connection_(connection), id_(std::move(id)), ns_(std::move(ns)) {}
+  Socket(Connection& connection, InlineId id, std::string ns)
+      : id_(id), connection_(connection), ns_(std::move(ns)) {}
 
-  const std::string& id() const override { return id_; }
+  std::string_view id() const override { return id_.view(); }
   const std::string& ns() const override { return ns_; }
   const std::string& user_id() const override { return user_id_; }
   eio::SendResult send(const eio::SharedMessage& message) override;
@@ -44,14 +47,15 @@ class Socket final : public edge::LocalSocket {
     uint64_t request_id;
   };
 
+  // Ordered for size (one per connected socket): the small fields fill the padding.
+  uint32_t verdicts_pending_ = 0;  // client events with an ack id the broker has not answered
+  InlineId id_;
+  bool connected_ = false;  // false while the broker decides on the CONNECT
   Connection& connection_;
-  std::string id_;
+  uint64_t next_ack_id_ = 0;
   std::string ns_;
   std::string user_id_;
-  bool connected_ = false;  // false while the broker decides on the CONNECT
-  uint64_t next_ack_id_ = 0;
-  std::vector<PendingAck> acks_;   // server emits waiting for the client's ACK
-  uint32_t verdicts_pending_ = 0;  // client events with an ack id the broker has not answered
+  std::vector<PendingAck> acks_;              // server emits waiting for the client's ACK
   std::atomic<int64_t>* ns_gauge_ = nullptr;  // while connected: its namespace's socket count
 };
 
@@ -80,7 +84,9 @@ class Connection final : public eio::SessionHandler {
   void on_ack_timeout(Socket& socket, uint64_t ack_id);
 
   eio::Session& session() { return session_; }
-  size_t namespace_count() const { return sockets_.size(); }
+  size_t namespace_count() const {
+    return static_cast<size_t>(std::distance(sockets_.begin(), sockets_.end()));
+  }
 
  private:
   enum class Violation { kBadPacket, kBinarySequence, kReservedEvent, kInvalidState };
@@ -107,8 +113,10 @@ class Connection final : public eio::SessionHandler {
 
   SioShard& shard_;
   eio::Session& session_;
-  std::vector<std::unique_ptr<Socket>> sockets_;  // a few namespaces at most: linear lookup
-  std::unique_ptr<BinaryReconstructor> binary_;   // only while a binary packet is in flight
+  // Newest first; a few namespaces at most: linear lookup. A list rather than a vector of
+  // pointers: one allocation per socket, none for the container (8 B here).
+  std::forward_list<Socket> sockets_;
+  std::unique_ptr<BinaryReconstructor> binary_;  // only while a binary packet is in flight
   size_t binary_wire_bytes_ = 0;
   uint64_t connect_watch_ = 0;  // while no namespace is connected
   bool closing_ = false;

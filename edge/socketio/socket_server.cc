@@ -119,9 +119,9 @@ void SioShard::unwatch_connect(uint64_t watch_id) {
   unconnected_.erase(watch_id);
 }
 
-void SioShard::watch_ack(const std::string& socket_id, uint64_t ack_id) {
+void SioShard::watch_ack(std::string_view socket_id, uint64_t ack_id) {
   acks_.push_back({server_.now() + std::chrono::milliseconds(server_.options().ack_timeout_ms),
-                   socket_id, ack_id});
+                   InlineId(socket_id), ack_id});
   arm();
 }
 

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/ids.h"
 #include "edge/adapter/bus_adapter.h"
 #include "edge/broker_link.h"
 #include "edge/edge_config.h"
@@ -101,7 +102,7 @@ class SioShard {
   // deadlines are monotonic) swept by one shard timer, not a timer per item.
   uint64_t watch_connect(Connection& connection);  // returns the watch id
   void unwatch_connect(uint64_t watch_id);
-  void watch_ack(const std::string& socket_id, uint64_t ack_id);
+  void watch_ack(std::string_view socket_id, uint64_t ack_id);
   void sweep(Clock::time_point now);
   // Stops sweeping and releases the timer. On the shard's thread (or with its loop not running):
   // the io_context may be destroyed right after.
@@ -112,7 +113,7 @@ class SioShard {
  private:
   struct AckDeadline {
     Clock::time_point deadline;
-    std::string socket_id;
+    InlineId socket_id;
     uint64_t ack_id;
   };
   struct ConnectDeadline {

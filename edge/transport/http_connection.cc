@@ -257,7 +257,7 @@ void HttpConnection::handle_engine(std::string_view /*path*/, std::string_view q
     handle_upgrade(nullptr, std::move(query));
     return;
   }
-  eio::HandshakeInfo info = handshake_info("polling", std::move(query));
+  eio::HandshakeInfo info = handshake_info(query);
   auto session = std::make_shared<EioSession>(*shard_, make_id(server.edge_tag, shard_->index()),
                                               std::move(info), EioSession::TransportKind::kPolling);
   session->open(nullptr);
@@ -331,26 +331,21 @@ void HttpConnection::on_body(const boost::system::error_code& ec) {
   respond(200, "text/html", "ok", "Cache-Control: no-store\r\n");
 }
 
-eio::HandshakeInfo HttpConnection::handshake_info(std::string transport,
-                                                  std::map<std::string, std::string> query) {
-  const auto& req = parser_->get();
-  eio::HandshakeInfo info;
-  info.transport = std::move(transport);
-  for (const auto& [name, value] : query) info.query.add(name, value);
-  info.query.shrink_to_fit();
+eio::HandshakeInfo HttpConnection::handshake_info(const std::map<std::string, std::string>& query) {
+  eio::StringPairs query_pairs;
+  for (const auto& [name, value] : query) query_pairs.add(name, value);
+  std::string remote_address;
   boost::system::error_code ec;
   const auto remote = socket_.remote_endpoint(ec);
   if (!peer_address_.empty()) {
-    info.remote_address = peer_address_;  // TLS: the client behind the terminator
+    remote_address = peer_address_;  // TLS: the client behind the terminator
   } else if (!ec) {
-    info.remote_address =
-        remote.address().is_v6()
-            ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
-            : remote.address().to_string() + ":" + std::to_string(remote.port());
+    remote_address = remote.address().is_v6()
+                         ? "[" + remote.address().to_string() + "]:" + std::to_string(remote.port())
+                         : remote.address().to_string() + ":" + std::to_string(remote.port());
   }
-  info.secure = secure_;
-  info.headers = selected_headers(req);
-  return info;
+  return eio::HandshakeInfo(selected_headers(parser_->get()).view(), query_pairs.view(),
+                            remote_address, secure_);
 }
 
 void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, std::string> query) {
@@ -365,7 +360,7 @@ void HttpConnection::handle_upgrade(EioSession* session, std::map<std::string, s
     return;
   }
   eio::HandshakeInfo info;
-  if (session == nullptr) info = handshake_info("websocket", std::move(query));
+  if (session == nullptr) info = handshake_info(query);
   const auto data = buffer_.data();
   std::string initial(static_cast<const char*>(data.data()), data.size());
   cancel_timer();

@@ -54,8 +54,7 @@ class HttpConnection final : public std::enable_shared_from_this<HttpConnection>
   void on_body(const boost::system::error_code& ec);
   void handle_upgrade(EioSession* session, std::map<std::string, std::string> query);
   // What the layers above learn of the current request: selected headers, query, peer, TLS.
-  eio::HandshakeInfo handshake_info(std::string transport,
-                                    std::map<std::string, std::string> query);
+  eio::HandshakeInfo handshake_info(const std::map<std::string, std::string>& query);
   void engine_error(eio::ErrorCode code, bool upgrade);
   void upgrade_error(std::string_view message);
   void migrate(uint32_t shard);

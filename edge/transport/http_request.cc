@@ -85,7 +85,6 @@ eio::StringPairs selected_headers(const HttpRequest& request) {
     auto it = request.find(name);
     if (it != request.end()) out.add(name, it->value());
   }
-  out.shrink_to_fit();
   return out;
 }
 

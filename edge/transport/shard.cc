@@ -147,14 +147,13 @@ void Shard::arm_tick() {
 }
 
 EioSession* Shard::find_session(std::string_view sid) {
-  auto it = sessions_.find(sid);
-  return it == sessions_.end() ? nullptr : it->second.get();
+  return sessions_.find(sid);
 }
 
 void Shard::add_session(const std::shared_ptr<EioSession>& session) {
   // server_.sessions already counts it (the handshake took the place); a session that is not
   // in the table gives its place back, as remove_session will not find it.
-  if (!sessions_.emplace(std::string_view(session->id()), session).second) {
+  if (!sessions_.insert(session)) {
     server_.sessions.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
@@ -163,9 +162,8 @@ void Shard::add_session(const std::shared_ptr<EioSession>& session) {
 }
 
 void Shard::remove_session(const EioSession& session) {
-  auto it = sessions_.find(std::string_view(session.id()));
-  if (it == sessions_.end() || it->second.get() != &session) return;
-  sessions_.erase(it);
+  if (sessions_.find(session.id()) != &session) return;
+  sessions_.erase(&session);
   server_.sessions.fetch_sub(1, std::memory_order_relaxed);
   ShardCounters::sub(counters_.sessions);
 }
@@ -234,20 +232,20 @@ void Shard::stop_accepting() {
 
 std::size_t Shard::drain(std::size_t max, bool force) {
   std::vector<std::shared_ptr<EioSession>> batch;
-  for (auto& [sid, session] : sessions_) {
-    if (batch.size() >= max) break;
-    if (!session->is_open() || (!force && session->busy())) continue;
+  sessions_.for_each([&](const std::shared_ptr<EioSession>& session) {
+    if (batch.size() >= max) return;
+    if (!session->is_open() || (!force && session->busy())) return;
     batch.push_back(session);
-  }
+  });
   for (auto& session : batch) session->drain_close();
   std::size_t open = 0;
-  for (auto& [sid, session] : sessions_) open += session->is_open() ? 1 : 0;
+  sessions_.for_each([&](const auto& session) { open += session->is_open() ? 1 : 0; });
   return open;
 }
 
 uint64_t Shard::outbound_bytes() const {
   uint64_t total = 0;
-  for (const auto& [sid, session] : sessions_) total += session->outbound_bytes();
+  sessions_.for_each([&](const auto& session) { total += session->outbound_bytes(); });
   return total;
 }
 
@@ -261,7 +259,7 @@ void Shard::shutdown() {
   // Copy: shutdown_now() removes each session from the table.
   std::vector<std::shared_ptr<EioSession>> all;
   all.reserve(sessions_.size());
-  for (auto& [sid, session] : sessions_) all.push_back(session);
+  sessions_.for_each([&](const auto& session) { all.push_back(session); });
   for (auto& session : all) session->shutdown_now();
   io_->stop();
 }

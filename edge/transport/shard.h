@@ -17,9 +17,9 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "common/id_table.h"
 #include "common/status.h"
 #include "edge/edge_config.h"
 #include "edge/engineio/outbound.h"
@@ -205,7 +205,7 @@ class Shard {
   std::optional<SteadyTimer> tick_timer_;
   std::optional<SteadyTimer> accept_retry_;
   eio::TimerWheel wheel_;
-  std::unordered_map<std::string_view, std::shared_ptr<EioSession>> sessions_;
+  IdTable<EioSession, std::shared_ptr<EioSession>> sessions_;  // owns the sessions
   std::vector<std::shared_ptr<EioSession>> flush_list_;  // [flush_head_, end) wait for a flush
   std::size_t flush_head_ = 0;
   bool flush_posted_ = false;

@@ -147,7 +147,7 @@ Status FrameParser::fail(CloseCode code, std::string_view why) {
 }
 
 void FrameParser::release_buffer() {
-  std::string().swap(buffer_);
+  buffer_.reset();
   trim_pending_ = false;
 }
 
@@ -241,7 +241,7 @@ Result<std::optional<Message>> FrameParser::next(std::span<char>& input) {
     // The payload returned last time lived in buffer_: keep only an unfinished message.
     trim_pending_ = false;
     if (message_opcode_ != Opcode::kContinuation && message_size_ > 0) {
-      buffer_.resize(message_size_);
+      buffer_->resize(message_size_);
     } else {
       release_buffer();
     }
@@ -312,13 +312,14 @@ Result<std::optional<Message>> FrameParser::next(std::span<char>& input) {
           if (!r.ok() || r->has_value()) return r;
           break;
         }
-        buffer_.append(data, take);
+        if (!buffer_) buffer_ = std::make_unique<std::string>();
+        buffer_->append(data, take);
         if (!control) message_size_ += static_cast<std::uint32_t>(take);
         if (!last) {
           frame_partial_ = true;
           return std::optional<Message>();
         }
-        std::string_view payload = buffer_;
+        std::string_view payload = *buffer_;
         if (control) payload = payload.substr(message_size_);
         auto r = finish_frame(payload, /*from_buffer=*/true);
         if (!r.ok() || r->has_value()) return r;

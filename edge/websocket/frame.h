@@ -33,6 +33,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -143,8 +144,8 @@ class FrameParser {
   // The close code to send after an error (1002, 1007 or 1009); kNormal while not failed.
   CloseCode error_code() const { return static_cast<CloseCode>(error_code_); }
   // Capacity of the buffer kept for frames that span reads and fragmented messages; between
-  // messages it is back to an empty std::string's (no heap).
-  std::size_t buffer_capacity() const { return buffer_.capacity(); }
+  // messages it is 0 (no heap).
+  std::size_t buffer_capacity() const { return buffer_ ? buffer_->capacity() : 0; }
 
  private:
   enum class Phase : std::uint8_t { kHeader, kPayload, kClosed, kFailed };
@@ -158,7 +159,8 @@ class FrameParser {
 
   // Partial frame payload or fragmented message; a control frame that spans reads during a
   // fragmented message is appended after the message's bytes and trimmed off once returned.
-  std::string buffer_;
+  // Behind a pointer: most connections never need it, and every idle connection has a parser.
+  std::unique_ptr<std::string> buffer_;
   std::uint32_t max_message_size_;
   std::uint32_t remaining_ = 0;     // payload bytes of the current frame still to come
   std::uint32_t message_size_ = 0;  // bytes of the current data message in buffer_

@@ -96,7 +96,7 @@ class Edge {
 
   Client& open(uint32_t shard) {
     Client c;
-    c.session = std::make_unique<FakeSession>(herald::make_id(tag_, shard), shard,
+    c.session = std::make_unique<FakeSession>(herald::make_id(tag_, shard).str(), shard,
                                               shard == 0 ? io0_ : io1_);
     c.handler = server_->on_open(*c.session);
     c.session->handler = c.handler.get();
@@ -205,7 +205,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   edge.from_broker(accepted(ids[2], {"lobby"}));
   b.handler->on_message(R"(51-2["upload",{"_placeholder":true,"num":0}])");
   b.handler->on_binary(std::string("\x01\x02\x03", 3));
-  ids[3] = herald::make_id(edge.tag(), 1);
+  ids[3] = herald::make_id(edge.tag(), 1).str();
   edge.link().take();
 
   std::string bytes(reinterpret_cast<const char*>(data), size);

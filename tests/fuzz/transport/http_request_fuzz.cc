@@ -171,7 +171,7 @@ bool handle(const Fixture& fixture, const Setup& setup, http::request_parser<htt
       if (req[name] != value) std::abort();
     }
     herald::eio::Handshake hs;
-    hs.sid = herald::make_id("Ab-_", 0);
+    hs.sid = herald::make_id("Ab-_", 0).str();
     if (herald::eio::handshake_json(hs).empty()) std::abort();
   } else {
     if (route.sid.empty()) std::abort();

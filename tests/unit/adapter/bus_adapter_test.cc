@@ -57,8 +57,8 @@ class BusAdapterTest : public ::testing::Test {
   // A connected socket on `shard` (ids encode the shard, as the edge's do).
   std::unique_ptr<FakeLocalSocket> connect(uint32_t shard, std::string ns = "/",
                                            std::string user = "u") {
-    auto s =
-        std::make_unique<FakeLocalSocket>(make_id(tag_, shard), std::move(ns), std::move(user));
+    auto s = std::make_unique<FakeLocalSocket>(make_id(tag_, shard).str(), std::move(ns),
+                                               std::move(user));
     EXPECT_TRUE(adapter_->shard(shard).add_socket(*s));
     adapter_->shard(shard).connect(*s);
     return s;
@@ -163,7 +163,7 @@ TEST_F(BusAdapterTest, NamespaceAndEdgeSubjectsAndBinaryVolatileFlags) {
   EXPECT_TRUE(b->received[0]->is_volatile);
 
   // On the edge subject: the union of the target rooms, own rooms included.
-  publish(subjects_.edge(kEdgeId), delivery({a->id()}));
+  publish(subjects_.edge(kEdgeId), delivery({std::string(a->id())}));
   ASSERT_EQ(a->received.size(), 1u);
   EXPECT_FALSE(a->received[0]->is_volatile);
 }
@@ -190,7 +190,7 @@ TEST_F(BusAdapterTest, RoomCommandsJoinLeaveAndDisconnect) {
 
   bus::Envelope by_id;
   by_id.mutable_command()->set_ns("/");
-  by_id.mutable_command()->add_socket_ids(b->id());
+  by_id.mutable_command()->add_socket_ids(std::string(b->id()));
   by_id.mutable_command()->add_leave("team");
   by_id.mutable_command()->set_disconnect(true);
   by_id.mutable_command()->set_close_connection(true);
@@ -237,7 +237,7 @@ TEST_F(BusAdapterTest, PresenceDeltasAreSequencedAndBatchedPerIteration) {
   EXPECT_EQ(d.changes(1).op(), PresenceChange::OP_JOIN);
   EXPECT_EQ(d.changes(1).room(), "r");
   EXPECT_EQ(d.changes(2).op(), PresenceChange::OP_CONNECT);
-  EXPECT_EQ(d.changes(2).socket_id(), b->id());
+  EXPECT_EQ(d.changes(2).socket_id(), std::string(b->id()));
 
   adapter_->shard(0).leave(*a, "r");
   drain();
@@ -275,9 +275,9 @@ TEST_F(BusAdapterTest, SnapshotRequestPublishesFullStateBeforeLaterChanges) {
   for (const auto& c : snap.changes()) {
     ops.insert(std::to_string(c.op()) + " " + c.socket_id() + " " + c.ns() + " " + c.room());
   }
-  EXPECT_EQ(ops.count("1 " + a->id() + " / "), 1u);
-  EXPECT_EQ(ops.count("3 " + a->id() + " / r"), 1u);
-  EXPECT_EQ(ops.count("1 " + b->id() + " /chat "), 1u);
+  EXPECT_EQ(ops.count("1 " + std::string(a->id()) + " / "), 1u);
+  EXPECT_EQ(ops.count("3 " + std::string(a->id()) + " / r"), 1u);
+  EXPECT_EQ(ops.count("1 " + std::string(b->id()) + " /chat "), 1u);
   const auto& after = deltas[before + 1];
   EXPECT_FALSE(after.snapshot());
   EXPECT_EQ(after.seq(), snap.seq() + 1);
@@ -314,7 +314,7 @@ TEST_F(BusAdapterTest, StopDropsSubscriptions) {
   adapter_->shard(0).join(*a, "r");
   adapter_->stop();
   EXPECT_FALSE(adapter_->subscribed(subjects_.room("/", "r")));
-  publish(subjects_.edge(kEdgeId), delivery({a->id()}));
+  publish(subjects_.edge(kEdgeId), delivery({std::string(a->id())}));
   EXPECT_TRUE(a->received.empty());
   adapter_->shard(0).remove_socket(*a);
 }

@@ -15,7 +15,7 @@ class FakeLocalSocket final : public LocalSocket {
   FakeLocalSocket(std::string id, std::string ns, std::string user = {})
       : id_(std::move(id)), ns_(std::move(ns)), user_(std::move(user)) {}
 
-  const std::string& id() const override { return id_; }
+  std::string_view id() const override { return id_; }
   const std::string& ns() const override { return ns_; }
   const std::string& user_id() const override { return user_; }
   eio::SendResult send(const eio::SharedMessage& message) override {

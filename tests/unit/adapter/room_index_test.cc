@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <span>
 
 #include "tests/unit/adapter/fake_local_socket.h"
 
@@ -30,9 +31,9 @@ class RecordingObserver final : public RoomObserver {
   std::vector<std::string> events;
 };
 
-std::set<std::string> ids_of(const std::vector<LocalSocket*>& sockets) {
+std::set<std::string> ids_of(std::span<LocalSocket* const> sockets) {
   std::set<std::string> out;
-  for (auto* s : sockets) out.insert(s->id());
+  for (auto* s : sockets) out.insert(std::string(s->id()));
   return out;
 }
 
@@ -113,10 +114,10 @@ TEST(RoomIndexTest, SwapRemoveKeepsBothDirectionsConsistent) {
     std::string room = "r" + std::to_string(rng() % 6);
     if (rng() % 2 == 0) {
       index.join(s, room, 100);
-      model[room].insert(s.id());
+      model[room].insert(std::string(s.id()));
     } else {
       index.leave(s, room);
-      model[room].erase(s.id());
+      model[room].erase(std::string(s.id()));
     }
   }
   for (int r = 0; r < 6; ++r) {
@@ -126,7 +127,7 @@ TEST(RoomIndexTest, SwapRemoveKeepsBothDirectionsConsistent) {
   for (auto& s : sockets) {
     for (int r = 0; r < 6; ++r) {
       std::string room = "r" + std::to_string(r);
-      EXPECT_EQ(index.in_room(*s, room), model[room].count(s->id()) == 1);
+      EXPECT_EQ(index.in_room(*s, room), model[room].count(std::string(s->id())) == 1);
     }
   }
   for (auto& s : sockets) index.remove_socket(*s);
@@ -223,4 +224,11 @@ TEST_F(RecipientsTest, SubjectRoomMissingFromTargetsStillDelivers) {
 }
 
 }  // namespace
+// A user:<sub> room per connected user (issue #7's idle memory): its entry fits malloc's 64 B
+// chunk with the member inline, and the table adds a pointer slot, not a node.
+TEST(RoomIndexMemory, RoomEntrySize) {
+  EXPECT_LE(sizeof(RoomMembers), 48u);
+  EXPECT_LE(sizeof(InlineOneVector<LocalSocket*>), 16u);
+}
+
 }  // namespace herald::edge

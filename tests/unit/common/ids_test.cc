@@ -12,7 +12,7 @@ TEST(Ids, EncodeEdgeAndShard) {
   const std::string tag = edge_tag_for("edge-a");
   ASSERT_EQ(tag.size(), kEdgeTagLength);
   for (uint32_t shard : {0u, 1u, 17u, 63u}) {
-    std::string id = make_id(tag, shard);
+    std::string id = make_id(tag, shard).str();
     ASSERT_EQ(id.size(), kIdLength);
     auto parts = parse_id(id);
     ASSERT_TRUE(parts.has_value()) << id;
@@ -29,7 +29,7 @@ TEST(Ids, TagIsStableAndSpreads) {
 TEST(Ids, AreUniqueAndUrlSafe) {
   std::set<std::string> seen;
   for (int i = 0; i < 10000; ++i) {
-    std::string id = make_id("AAAA", 0);
+    std::string id = make_id("AAAA", 0).str();
     for (char c : id) {
       EXPECT_TRUE(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << id;
     }
@@ -42,6 +42,17 @@ TEST(Ids, RejectsMalformed) {
   EXPECT_FALSE(parse_id("short").has_value());
   EXPECT_FALSE(parse_id("AAAAA+AAAAAAAAAAAAAA").has_value());
   EXPECT_FALSE(parse_id("AAAAAAAAAAAAAAAAAAAAA").has_value());
+}
+
+TEST(InlineId, HoldsAnIdWithoutTheHeap) {
+  const InlineId id = make_id("AAAA", 3);
+  EXPECT_EQ(id.view().size(), kIdLength);
+  EXPECT_EQ(InlineId(id.view()), id);
+  EXPECT_EQ(std::hash<InlineId>{}(id), std::hash<std::string_view>{}(id.view()));
+  EXPECT_TRUE(InlineId().view().empty());
+  EXPECT_EQ(InlineId("short").view(), "short");
+  // The point of the type: smaller than a std::string, and no allocation behind it.
+  static_assert(sizeof(InlineId) <= kIdLength + 1);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "edge/engineio/handshake_info.h"
+
 namespace herald::eio {
 namespace {
 
@@ -58,6 +60,34 @@ TEST(StringPairs, CopiesAreIndependent) {
   q.add("b", "2");
   EXPECT_EQ(all(p), (std::vector<Pair>{{"a", "1"}}));
   EXPECT_EQ(all(q), (std::vector<Pair>{{"a", "1"}, {"b", "2"}}));
+}
+
+TEST(HandshakeInfo, KeepsHeadersQueryAndAddressInOneBuffer) {
+  StringPairs headers;
+  headers.add("user-agent", "test");
+  headers.add("origin", "https://example.com");
+  StringPairs query;
+  query.add("EIO", "4");
+  query.add("transport", "websocket");
+  query.add("empty", "");
+  const HandshakeInfo info(headers.view(), query.view(), "[::1]:45678", true);
+  EXPECT_EQ(info.headers().size(), 2u);
+  EXPECT_EQ(info.headers().find("origin"), "https://example.com");
+  EXPECT_EQ(info.query().size(), 3u);
+  std::vector<Pair> q;
+  for (const auto& [n, v] : info.query()) q.emplace_back(n, v);
+  EXPECT_EQ(q, (std::vector<Pair>{{"EIO", "4"}, {"transport", "websocket"}, {"empty", ""}}));
+  EXPECT_FALSE(info.query().find("user-agent").has_value());
+  EXPECT_EQ(info.remote_address(), "[::1]:45678");
+  EXPECT_TRUE(info.secure());
+}
+
+TEST(HandshakeInfo, EmptyHasNothing) {
+  const HandshakeInfo info(PairsView(), PairsView(), "", false);
+  EXPECT_TRUE(info.headers().empty());
+  EXPECT_EQ(info.query().begin(), info.query().end());
+  EXPECT_EQ(info.remote_address(), "");
+  EXPECT_TRUE(HandshakeInfo().headers().empty());
 }
 
 }  // namespace

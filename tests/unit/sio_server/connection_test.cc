@@ -483,7 +483,7 @@ TEST_F(ConnectionTest, BrokerMessagesAreRoutedToTheOwningShard) {
   h_.io1.restart();
   EXPECT_EQ(c.session->last_text(), R"(2["hello"])");
   // An id of another edge is not routable.
-  h_.link.receiver(emit(make_id("ZZZZ", 0), "/", "x", "[]"));
+  h_.link.receiver(emit(make_id("ZZZZ", 0).str(), "/", "x", "[]"));
   EXPECT_EQ(h_.server->counters().unroutable_broker_messages.load(), 1u);
 }
 
@@ -576,6 +576,14 @@ INSTANTIATE_TEST_SUITE_P(All, BadInputTest, ::testing::ValuesIn(kBadInputs),
                          [](const ::testing::TestParamInfo<BadInput>& param_info) {
                            return param_info.param.name;
                          });
+
+// Every idle websocket connection carries one Connection and one Socket per namespace (issue #7's
+// 2 KiB target): a new field should be a decision, not an accident.
+TEST(SioMemory, ConnectionAndSocketSizes) {
+  std::printf("sizeof(Connection)=%zu sizeof(Socket)=%zu\n", sizeof(Connection), sizeof(Socket));
+  EXPECT_LE(sizeof(Socket), 184u);
+  EXPECT_LE(sizeof(Connection), 64u);
+}
 
 }  // namespace
 }  // namespace herald::sio

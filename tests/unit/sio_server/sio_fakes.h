@@ -20,13 +20,14 @@ class FakeSession final : public eio::Session {
  public:
   FakeSession(std::string id, uint32_t shard, boost::asio::io_context& io)
       : id_(std::move(id)), shard_(shard), io_(io) {
-    handshake_.headers.add("user-agent", "test");
-    handshake_.query.add("EIO", "4");
-    handshake_.remote_address = "127.0.0.1:5555";
-    handshake_.transport = "websocket";
+    eio::StringPairs headers;
+    headers.add("user-agent", "test");
+    eio::StringPairs query;
+    query.add("EIO", "4");
+    handshake_ = eio::HandshakeInfo(headers.view(), query.view(), "127.0.0.1:5555", false);
   }
 
-  const std::string& id() const override { return id_; }
+  std::string_view id() const override { return id_; }
   uint32_t shard() const override { return shard_; }
   boost::asio::io_context& executor() override { return io_; }
   const eio::HandshakeInfo& handshake() const override { return handshake_; }

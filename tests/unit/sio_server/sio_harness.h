@@ -66,7 +66,8 @@ class SioHarness {
 
   Client& open(uint32_t shard = 0) {
     auto c = std::make_unique<Client>();
-    c->session = std::make_unique<FakeSession>(make_id(tag, shard), shard, shard == 0 ? io0 : io1);
+    c->session =
+        std::make_unique<FakeSession>(make_id(tag, shard).str(), shard, shard == 0 ? io0 : io1);
     c->handler = server->on_open(*c->session);
     c->session->handler = c->handler.get();
     clients_.push_back(std::move(c));

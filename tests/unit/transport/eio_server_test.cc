@@ -729,10 +729,14 @@ TEST(EioMemory, SessionAndConnectionSizes) {
       "sizeof(ws::FrameParser)=%zu\n",
       EioSession::object_size(), WebSocketConnection::object_size(), sizeof(TcpSocket),
       sizeof(ws::FrameParser));
-  // 320 + 248 now (packed handshake pairs; polling-only state behind a pointer): a little room,
-  // so that a new field is a decision rather than an accident.
-  EXPECT_LE(EioSession::object_size() + WebSocketConnection::object_size(), 600u);
-  EXPECT_LE(sizeof(eio::HandshakeInfo), 160u);
+  // 152 + 216 now (inline sid, handshake in one buffer, close reason and the frame parser's
+  // buffer off the idle path). With make_shared's 16 B control block and malloc's 8 B header
+  // these are exactly the largest sizes that still fit malloc's 176 and 240 B chunks: a new
+  // field should be a decision, not an accident.
+  EXPECT_LE(EioSession::object_size(), 152u);
+  EXPECT_LE(WebSocketConnection::object_size(), 216u);
+  EXPECT_LE(sizeof(eio::HandshakeInfo), 24u);
+  EXPECT_LE(sizeof(InlineId), kIdLength + 1);
 }
 
 }  // namespace

@@ -536,11 +536,11 @@ TEST(FrameParser, WholeFramesAreNotCopied) {
                         })
                   .ok());
   EXPECT_TRUE(inside);
-  EXPECT_EQ(parser.buffer_capacity(), std::string().capacity());
+  EXPECT_EQ(parser.buffer_capacity(), 0u);
 }
 
 TEST(FrameParser, BufferIsReleasedAfterSpanningFramesAndFragments) {
-  const std::size_t idle = std::string().capacity();
+  const std::size_t idle = 0;  // no buffer at all between messages
   FrameParser parser;
   std::string big = masked(Opcode::kBinary, std::string(10000, 'q'));
   std::span<char> in(big.data(), 5000);
@@ -563,7 +563,8 @@ TEST(FrameParser, BufferIsReleasedAfterSpanningFramesAndFragments) {
 
 TEST(FrameParser, IdleSizeIsSmall) {
   std::printf("sizeof(FrameParser) = %zu\n", sizeof(FrameParser));
-  EXPECT_LE(sizeof(FrameParser), 80u);
+  EXPECT_LE(sizeof(FrameParser),
+            48u);  // one per connection; the message buffer is behind a pointer
 }
 
 // --- encoding -----------------------------------------------------------------------------
