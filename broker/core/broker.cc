@@ -316,7 +316,7 @@ void Broker::handle_open(const std::shared_ptr<EdgeConnection>& conn, internal::
   }
 
   Session session;
-  session.socket_id = InlineId(socket_id);
+  session.socket_id = CompactId(socket_id);
   session.conn = conn;
   session.space = bind_namespace(std::move(set), ns_policy, std::move(match));
   session.anonymous = decision.anonymous;

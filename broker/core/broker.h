@@ -21,12 +21,12 @@
 
 #include "broker/auth/jwt_verifier.h"
 #include "broker/broker_config.h"
+#include "broker/compact_id.h"
 #include "broker/core/edge_connection.h"
 #include "broker/core/handler_stream.h"
 #include "broker/core/session_identity.h"
 #include "broker/fanout/emit_validation.h"
 #include "broker/fanout/fanout.h"
-#include "broker/inline_id.h"
 #include "broker/policy/decide.h"
 #include "broker/presence/presence_sync.h"
 #include "common/bus/bus.h"
@@ -188,7 +188,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
     std::string_view user_id() const { return identity.user_id(); }  // "" when anonymous
     std::string_view claims_json() const { return identity.claims_json(); }
 
-    InlineId socket_id;
+    CompactId socket_id;
     std::shared_ptr<EdgeConnection> conn;
     std::shared_ptr<const SessionNamespace> space;
     bool anonymous = true;

@@ -12,7 +12,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "broker/inline_id.h"
+#include "broker/compact_id.h"
 #include "broker/presence/small_list.h"
 #include "broker/string_hash.h"
 #include "herald/internal/bus.pb.h"
@@ -53,7 +53,7 @@ class PresenceSocket {
   Membership* memberships() { return room_count_ > 1 ? rooms_.many : &rooms_.one; }
   const Membership* memberships() const { return room_count_ > 1 ? rooms_.many : &rooms_.one; }
 
-  InlineId id_;
+  CompactId id_;
   std::pair<const std::string, PresenceNamespace>* ns_ = nullptr;
   SocketsByName::value_type* user_ = nullptr;
   PresenceEdge* edge_ = nullptr;

@@ -1,6 +1,8 @@
-// InlineId: a socket id held in 24 bytes, its characters inline up to 23 (Herald's ids are 20),
+// CompactId: a socket id held in 24 bytes, its characters inline up to 23 (Herald's ids are 20),
 // on the heap beyond. std::string keeps only 15 characters inline, so each 20-character id held
-// by the broker cost a heap block on top of the string itself.
+// by the broker cost a heap block on top of the string itself. Unlike the edge's herald::InlineId
+// (common/ids.h), which holds ids the edge made itself and cuts at 20 characters, this keeps any
+// length exactly: the broker's ids arrive from edges and API callers.
 #pragma once
 
 #include <cstddef>
@@ -10,27 +12,27 @@
 
 namespace herald::broker {
 
-class InlineId {
+class CompactId {
  public:
-  InlineId() { bytes_[kTag] = 0; }
-  explicit InlineId(std::string_view id) { assign(id); }
-  InlineId(const InlineId& other) { assign(other.view()); }
-  InlineId(InlineId&& other) noexcept { take(other); }
-  InlineId& operator=(const InlineId& other) {
+  CompactId() { bytes_[kTag] = 0; }
+  explicit CompactId(std::string_view id) { assign(id); }
+  CompactId(const CompactId& other) { assign(other.view()); }
+  CompactId(CompactId&& other) noexcept { take(other); }
+  CompactId& operator=(const CompactId& other) {
     if (this != &other) {
       release();
       assign(other.view());
     }
     return *this;
   }
-  InlineId& operator=(InlineId&& other) noexcept {
+  CompactId& operator=(CompactId&& other) noexcept {
     if (this != &other) {
       release();
       take(other);
     }
     return *this;
   }
-  ~InlineId() { release(); }
+  ~CompactId() { release(); }
 
   std::string_view view() const {
     if (on_heap()) return {heap_data(), heap_size()};
@@ -40,7 +42,7 @@ class InlineId {
   std::string str() const { return std::string(view()); }
   bool empty() const { return view().empty(); }
 
-  friend bool operator==(const InlineId& a, std::string_view b) { return a.view() == b; }
+  friend bool operator==(const CompactId& a, std::string_view b) { return a.view() == b; }
 
  private:
   static constexpr size_t kSize = 24;
@@ -72,7 +74,7 @@ class InlineId {
     std::memcpy(bytes_ + sizeof p, &n, sizeof n);
     bytes_[kTag] = kHeap;
   }
-  void take(InlineId& other) {
+  void take(CompactId& other) {
     std::memcpy(bytes_, other.bytes_, kSize);
     other.bytes_[kTag] = 0;
   }
@@ -84,6 +86,6 @@ class InlineId {
   alignas(8) unsigned char bytes_[kSize];
 };
 
-static_assert(sizeof(InlineId) == 24);
+static_assert(sizeof(CompactId) == 24);
 
 }  // namespace herald::broker
