@@ -3,55 +3,11 @@
 // is counted by presence_memory_test.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
-#include <new>
 #include <string>
 
+#include "tests/support/counting_new.h"
 #include "tests/unit/broker/broker_test_util.h"
-
-namespace {
-
-std::atomic<long long> g_live_bytes{0};
-
-// Requests only: what malloc adds per block comes on top.
-void* counted_alloc(std::size_t n) {
-  void* p = std::malloc(n + sizeof(std::max_align_t));
-  if (p == nullptr) throw std::bad_alloc();
-  *static_cast<std::size_t*>(p) = n;
-  g_live_bytes.fetch_add(static_cast<long long>(n), std::memory_order_relaxed);
-  return static_cast<char*>(p) + sizeof(std::max_align_t);
-}
-
-void counted_free(void* p) noexcept {
-  if (p == nullptr) return;
-  void* block = static_cast<char*>(p) - sizeof(std::max_align_t);
-  g_live_bytes.fetch_sub(static_cast<long long>(*static_cast<std::size_t*>(block)),
-                         std::memory_order_relaxed);
-  std::free(block);
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-  return counted_alloc(n);
-}
-void* operator new[](std::size_t n) {
-  return counted_alloc(n);
-}
-void operator delete(void* p) noexcept {
-  counted_free(p);
-}
-void operator delete[](void* p) noexcept {
-  counted_free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  counted_free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  counted_free(p);
-}
 
 namespace herald::broker {
 namespace {
@@ -89,7 +45,7 @@ namespaces:
   auto edge = std::make_shared<FakeEdge>("edge-1");
 
   // Messages and tokens are made inside the loop: freed by the end of each step, they add nothing.
-  const long long before = g_live_bytes.load();
+  const long long before = herald::testing::g_live_bytes.load();
   for (int i = 0; i < kSessions; ++i) {
     char id[21];
     std::snprintf(id, sizeof(id), "AbCd0%015d", i);
@@ -105,7 +61,7 @@ namespaces:
     io.poll();
     edge->take();  // the SessionAccepted answers are not the broker's to keep
   }
-  const long long per_session = (g_live_bytes.load() - before) / kSessions;
+  const long long per_session = (herald::testing::g_live_bytes.load() - before) / kSessions;
   std::printf("Broker: %lld bytes per session (requested)\n", per_session);
   ASSERT_EQ(broker->session_count(), static_cast<size_t>(kSessions));
   ASSERT_EQ(broker->pending_deadlines(), static_cast<size_t>(kSessions));

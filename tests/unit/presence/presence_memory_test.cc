@@ -2,56 +2,12 @@
 // memory per connection, docs/benchmarks.md): counted with a replaced global operator new.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
 #include "broker/presence/presence_registry.h"
-
-namespace {
-
-std::atomic<long long> g_live_bytes{0};
-
-// Requests only: what malloc adds per block comes on top.
-void* counted_alloc(std::size_t n) {
-  void* p = std::malloc(n + sizeof(std::max_align_t));
-  if (p == nullptr) throw std::bad_alloc();
-  *static_cast<std::size_t*>(p) = n;
-  g_live_bytes.fetch_add(static_cast<long long>(n), std::memory_order_relaxed);
-  return static_cast<char*>(p) + sizeof(std::max_align_t);
-}
-
-void counted_free(void* p) noexcept {
-  if (p == nullptr) return;
-  void* block = static_cast<char*>(p) - sizeof(std::max_align_t);
-  g_live_bytes.fetch_sub(static_cast<long long>(*static_cast<std::size_t*>(block)),
-                         std::memory_order_relaxed);
-  std::free(block);
-}
-
-}  // namespace
-
-void* operator new(std::size_t n) {
-  return counted_alloc(n);
-}
-void* operator new[](std::size_t n) {
-  return counted_alloc(n);
-}
-void operator delete(void* p) noexcept {
-  counted_free(p);
-}
-void operator delete[](void* p) noexcept {
-  counted_free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  counted_free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  counted_free(p);
-}
+#include "tests/support/counting_new.h"
 
 namespace herald::broker {
 namespace {
@@ -80,9 +36,9 @@ TEST(PresenceMemory, BytesPerSocketWithAUserRoom) {
     j->set_ns("/");
     j->set_room("user:c" + std::to_string(i));
   }
-  const long long before = g_live_bytes.load();
+  const long long before = herald::testing::g_live_bytes.load();
   for (const auto& d : deltas) registry.apply(d, 0);
-  const long long per_socket = (g_live_bytes.load() - before) / kSockets;
+  const long long per_socket = (herald::testing::g_live_bytes.load() - before) / kSockets;
   std::printf("PresenceRegistry: %lld bytes per socket (requested)\n", per_socket);
   ASSERT_EQ(registry.socket_count(), static_cast<size_t>(kSockets));
   ASSERT_EQ(registry.room_count(), static_cast<size_t>(kSockets));
