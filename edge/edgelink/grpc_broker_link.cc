@@ -16,7 +16,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -147,9 +146,14 @@ class GrpcBrokerLink::Impl : public std::enable_shared_from_this<Impl> {
     size_t bytes = 0;
   };
 
-  // What the link keeps per live socket, to pin it and to resume it elsewhere.
+  // What the link keeps per live socket, to pin it and to resume it elsewhere. Held for every
+  // connection of the edge, so it is kept small: the SessionOpen is serialized (a protobuf
+  // object with its handshake maps cost ≈ 1 KiB per socket; it is only read again to pin the
+  // socket to another broker), and nothing is allocated while no message waits.
   struct Session {
-    internal::SessionOpen open;  // as the edge sent it (token replaced after a refresh)
+    std::string
+        open;        // serialized SessionOpen as the edge sent it (token replaced after a refresh)
+    std::string ns;  // the open's namespace, for the acks failed when a broker goes away
     bool accepted = false;
     bool resuming = false;  // a resume SessionOpen is unanswered on `broker`
     std::string user_id;
@@ -159,7 +163,7 @@ class GrpcBrokerLink::Impl : public std::enable_shared_from_this<Impl> {
     uint32_t repins = 0;
     std::set<uint64_t> pending_acks;  // acked events sent to `broker`, no verdict yet
     std::set<uint64_t> ack_requests;  // EmitToSocket request ids awaiting the client's ack
-    std::deque<Item> waiting;         // unpinned: messages to send once a broker is live
+    std::vector<Item> waiting;        // unpinned: messages to send once a broker is live
     int64_t unpinned_since_ms = 0;
     std::string refresh_token;  // a refresh in flight, applied when its ack says ok
     uint64_t refresh_ack_id = 0;
@@ -537,7 +541,7 @@ void GrpcBrokerLink::Impl::on_up(LinkStream* stream) {
       waiting_bytes_ -= item.bytes;
       messages.push_back(std::move(item.message));
     }
-    s.waiting.clear();
+    std::vector<Item>().swap(s.waiting);  // its memory too: most sessions never wait again
     pin_locked(id, s, *target, std::move(messages));
   }
   schedule_flush_locked(*stream);
@@ -550,7 +554,7 @@ void GrpcBrokerLink::Impl::pin_locked(const std::string& socket_id, Session& s, 
   // The socket's context first: a plain SessionOpen when it was never answered (the edge still
   // waits for the verdict), a resume when it is connected.
   internal::EdgeToBroker context;
-  *context.mutable_open() = s.open;
+  context.mutable_open()->ParseFromString(s.open);  // written by send(): it parses
   if (s.accepted) {
     internal::SessionResume* resume = context.mutable_open()->mutable_resume();
     resume->set_user_id(s.user_id);
@@ -596,8 +600,14 @@ void GrpcBrokerLink::Impl::send(internal::EdgeToBroker message) {
       case internal::EdgeToBroker::kOpen: {
         erase_session_locked(id);
         Session& s = sessions_[id];
-        s.open = message.open();
-        s.open.clear_resume();
+        if (message.open().has_resume()) {
+          internal::SessionOpen plain = message.open();
+          plain.clear_resume();
+          plain.SerializeToString(&s.open);
+        } else {
+          message.open().SerializeToString(&s.open);
+        }
+        s.ns = message.open().ns();
         if (LinkStream* target = choose_locked(id)) {
           s.broker = target->address;
           enqueue_locked(*target, std::move(message));
@@ -726,10 +736,13 @@ bool GrpcBrokerLink::Impl::observe_locked(const std::string& address,
       if (!s.refresh_token.empty() && v.ack_id() == s.refresh_ack_id) {
         if (!v.has_error() || v.error().code().empty()) {
           // Resumes must present the token the socket has now.
-          nlohmann::json auth = nlohmann::json::parse(s.open.auth_json(), nullptr, false);
+          internal::SessionOpen open;
+          open.ParseFromString(s.open);
+          nlohmann::json auth = nlohmann::json::parse(open.auth_json(), nullptr, false);
           if (!auth.is_object()) auth = nlohmann::json::object();
           auth["token"] = s.refresh_token;
-          s.open.set_auth_json(auth.dump());
+          open.set_auth_json(auth.dump());
+          open.SerializeToString(&s.open);
         }
         s.refresh_token.clear();
       }
@@ -831,8 +844,7 @@ void GrpcBrokerLink::Impl::failover_locked(LinkStream& stream,
     for (uint64_t ack : s.pending_acks) {
       if (requeued.count(ack)) continue;
       stats_.unavailable += 1;
-      out->push_back(
-          unavailable_ack(id, s.open.ns(), ack, "the broker handling this event went away"));
+      out->push_back(unavailable_ack(id, s.ns, ack, "the broker handling this event went away"));
     }
     s.pending_acks.clear();
     s.ack_requests.clear();
@@ -985,15 +997,19 @@ void GrpcBrokerLink::Impl::tick() {
       auto it = sessions_.find(id);
       if (it == sessions_.end()) continue;
       Session& s = it->second;
-      while (!s.waiting.empty() && now - s.waiting.front().at_ms >= options_.unpinned_timeout_ms) {
-        Item& item = s.waiting.front();
+      std::size_t expired_items = 0;  // oldest first
+      for (; expired_items < s.waiting.size() &&
+             now - s.waiting[expired_items].at_ms >= options_.unpinned_timeout_ms;
+           ++expired_items) {
+        Item& item = s.waiting[expired_items];
         waiting_bytes_ -= item.bytes;
         if (item.message.kind_case() == internal::EdgeToBroker::kEvent) {
           stats_.unavailable += 1;
           failed.push_back(unavailable_verdict(item.message.event(), "no broker is available"));
         }
-        s.waiting.pop_front();
       }
+      s.waiting.erase(s.waiting.begin(),
+                      s.waiting.begin() + static_cast<std::ptrdiff_t>(expired_items));
       if (!s.accepted && now - s.unpinned_since_ms >= options_.unpinned_timeout_ms) {
         expired.push_back(id);
       }

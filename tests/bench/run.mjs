@@ -7,7 +7,9 @@
 //                            [--connections N (connect scenario size)] [--repeat N]
 // --repeat N runs every scenario N times, Herald and Node interleaved; the table then gives each
 // server's median per metric, the ratio of the medians and the range of the per-repeat ratios.
-// Scenarios: connect fanout echo push cluster (default: all five) and connect100k (on demand).
+// Scenarios: connect fanout echo push cluster (default: all five); on demand: connect-edge (the
+// connect scenario against one herald-edge of a cluster, RSS of the edge alone) and connect100k
+// (the same with 100 000 connections).
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { availableParallelism, release } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,7 +35,7 @@ for (let i = 0; i < argv.length; ++i) {
 }
 if (!(opt.repeat >= 1)) opt.repeat = 1;
 const ALL = ['connect', 'fanout', 'echo', 'push', 'cluster'];
-const KNOWN = [...ALL, 'connect100k'];
+const KNOWN = [...ALL, 'connect-edge', 'connect100k'];
 if (scenarios.length === 0) scenarios.push(...ALL);
 for (const s of scenarios) {
   if (!KNOWN.includes(s)) { console.error(`unknown scenario ${s} (known: ${KNOWN.join(' ')})`); process.exit(2); }
@@ -46,6 +48,7 @@ if (!loadgen) { console.error(`herald-loadgen not built in ${opt.binDir}`); proc
 const Q = opt.quick;
 const size = {
   connect: { connections: Q ? 2000 : 10000, hold: Q ? 2 : 10 },
+  'connect-edge': { connections: Q ? 2000 : 10000, hold: Q ? 2 : 10 },
   connect100k: { connections: 100000, hold: 15, srcIps: 8 },
   fanout: { receivers: Q ? 200 : 1000, duration: Q ? 2 : 10, rate: 100, window: 8 },
   echo: { clients: 50, duration: Q ? 2 : 10 },
@@ -54,7 +57,7 @@ const size = {
 };
 // --connections N: the connect scenario's size, e.g. the most this machine's open-file limit allows
 // when connect100k is not available.
-if (opt.connections > 0) size.connect.connections = opt.connections;
+if (opt.connections > 0) size.connect.connections = size['connect-edge'].connections = opt.connections;
 
 const log = (...a) => console.error('[bench]', ...a);
 
@@ -84,6 +87,7 @@ async function runOne(scenario, server) {
   const startMain = server === 'herald' ? () => startHerald(opt.binDir) : () => startReference();
   switch (scenario) {
     case 'connect':
+    case 'connect-edge':
     case 'connect100k': {
       const z = size[scenario];
       const limit = openFileLimit();
@@ -91,9 +95,20 @@ async function runOne(scenario, server) {
         return { unavailable: `open-file limit ${limit} < ${z.connections + 1024} (raise the hard limit: ` +
           'ulimit -Hn needs CAP_SYS_RESOURCE, or LimitNOFILE / docker --ulimit nofile=1048576)' };
       }
-      return withServers([startMain], ([s]) => runLoadgen(loadgen, ['--scenario', 'connect', '--url', s.url,
+      const connect = (url, memPid, cpuPids) => runLoadgen(loadgen, ['--scenario', 'connect', '--url', url,
         '--connections', String(z.connections), '--hold-s', String(z.hold), '--src-ips', String(z.srcIps ?? 2),
-        '--mem-pid', String(s.pid), ...pidArgs(s.pids), '--timeout-s', '300']));
+        '--mem-pid', String(memPid), ...pidArgs(cpuPids), '--timeout-s', '300']);
+      if (server === 'herald' && scenario !== 'connect') {
+        // "On one edge": a cluster edge (nats-server + herald-broker + herald-edge), RSS sampled on
+        // the edge process alone, CPU summed over all three. The standalone process would also
+        // hold the broker's session and presence records of every connection.
+        return withServers([
+          () => startNats(),
+          ([n]) => startBroker(opt.binDir, 'bench-broker-1', n.url),
+          ([n, b]) => startEdge(opt.binDir, 'bench-edge-1', n.url, [b.edgelink]),
+        ], ([n, b, e]) => connect(e.url, e.pid, [...e.pids, ...b.pids, ...n.pids]));
+      }
+      return withServers([startMain], ([s]) => connect(s.url, s.pid, s.pids));
     }
     case 'fanout':
       return withServers([startMain], ([s]) => runLoadgen(loadgen, ['--scenario', 'fanout', '--url', s.url,
@@ -148,6 +163,9 @@ const METRICS = [
   ['connect', 'handshake p99', 'handshake_latency.p99_us', 'µs', 'lower', ''],
   ['connect', 'idle memory per connection (RSS slope)', 'memory.per_connection_slope_bytes', 'KiB', 'lower', '≤ 2 KiB (Node ≈ 14)', KiB],
   ['connect', 'idle memory per connection (ΔRSS / C)', 'memory.per_connection_delta_bytes', 'KiB', 'lower', '≤ 2 KiB', KiB],
+  ['connect-edge', 'connect rate (Herald: one cluster edge)', 'connect_rate_per_s', '/s', 'higher', ''],
+  ['connect-edge', 'idle memory per connection (Herald: edge process alone)', 'memory.per_connection_slope_bytes', 'KiB', 'lower', '', KiB],
+  ['connect-edge', 'RSS after the hold (Herald: edge process alone)', 'memory.rss_after_mib', 'MiB', 'lower', ''],
   ['connect100k', 'connect rate (100k)', 'connect_rate_per_s', '/s', 'higher', ''],
   ['connect100k', 'RSS with 100k idle connections', 'memory.rss_after_mib', 'MiB', 'lower', '≤ 400 MiB'],
   ['connect100k', 'idle memory per connection (RSS slope)', 'memory.per_connection_slope_bytes', 'KiB', 'lower', '≤ 2 KiB', KiB],

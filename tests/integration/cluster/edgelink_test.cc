@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,6 +16,8 @@
 #include <mutex>
 #include <thread>
 
+#include "broker/auth/jwt_signer.h"
+#include "broker/auth/jwt_verifier.h"
 #include "broker/broker_config.h"
 #include "broker/core/broker.h"
 #include "broker/edgelink/edgelink_server.h"
@@ -29,14 +32,18 @@ namespace {
 using namespace std::chrono_literals;
 
 // One broker on its own thread with an EdgeLink server on a free port.
+constexpr const char* kOpenPolicy =
+    "namespaces:\n  /:\n    auth: none\n    rooms: {join_allowed: ['room:*']}\n"
+    "    events:\n      join: {action: join, room: '{args.room}'}\n";
+
 struct TestBroker {
   explicit TestBroker(bus::Bus& bus, std::string id, config::GrpcTlsConfig tls = {},
-                      std::string listen = "127.0.0.1:0") {
+                      std::string listen = "127.0.0.1:0", const char* policy_yaml = kOpenPolicy,
+                      std::shared_ptr<const auth::JwtVerifier> verifier = nullptr) {
     broker::BrokerOptions options;
     options.broker_id = id;
-    auto policy = policy::parse_policy_document(
-        "namespaces:\n  /:\n    auth: none\n    rooms: {join_allowed: ['room:*']}\n"
-        "    events:\n      join: {action: join, room: '{args.room}'}\n");
+    options.verifier = std::move(verifier);
+    auto policy = policy::parse_policy_document(policy_yaml);
     EXPECT_TRUE(policy.ok()) << policy.status().message();
     options.policy = std::make_shared<const policy::PolicySet>(std::move(policy).value());
     b = broker::Broker::create(io, bus, std::move(options));
@@ -187,6 +194,62 @@ TEST(EdgeLink, OpensSessionsAndAnswersEventsOverTheStream) {
   link.stop();
   // The stream's end drops the edge's sessions at the broker.
   EXPECT_TRUE(wait_until([&] { return broker.sessions() == 0; }));
+}
+
+// A token refreshed over the socket ("herald:refresh_token", acked ok) is the one a resume
+// presents: once the first token has expired, the socket still moves to the other broker.
+TEST(EdgeLink, ResumeAfterABrokerLossPresentsTheRefreshedToken) {
+  const std::string secret = "edgelink-test-secret-0123456789abcdef";
+  std::atomic<int64_t> now_ms{1'800'000'000'000};
+  auth::JwtConfig jwt;
+  jwt.keys.push_back(auth::KeySpec{std::nullopt, auth::KeySpec::Type::kSecret, secret, {}, {}});
+  jwt.leeway_s = 0;
+  auto verifier = auth::JwtVerifier::create(jwt, [&] { return now_ms.load(); });
+  ASSERT_TRUE(verifier.ok()) << verifier.status().to_string();
+  std::shared_ptr<const auth::JwtVerifier> shared(std::move(verifier).value());
+  const char* policy = "namespaces:\n  /:\n    auth: required\n";
+  auto bus = bus::make_in_process_bus();
+  TestBroker b1(*bus, "b1", {}, "127.0.0.1:0", policy, shared);
+  TestBroker b2(*bus, "b2", {}, "127.0.0.1:0", policy, shared);
+  auto token = [&](int64_t exp_s) {
+    auto key = auth::Key::from_secret(secret);
+    auto signed_token = auth::sign({{"sub", "alice"}, {"exp", exp_s}}, "HS256", **key);
+    EXPECT_TRUE(signed_token.ok());
+    return *signed_token;
+  };
+  const int64_t now_s = now_ms.load() / 1000;
+
+  Inbox inbox;
+  edge::GrpcBrokerLink link(link_options({b1.address, b2.address}), nullptr);
+  link.set_receiver([&](internal::BrokerToEdge m) { inbox.push(std::move(m)); });
+  link.start();
+  ASSERT_TRUE(wait_until([&] { return link.live_brokers() == 2; }));
+  internal::EdgeToBroker first = open("t1");
+  first.mutable_open()->set_auth_json(nlohmann::json({{"token", token(now_s + 10)}}).dump());
+  link.send(std::move(first));
+  ASSERT_TRUE(
+      inbox.wait([](auto& v) { return count_kind(v, internal::BrokerToEdge::kAccepted) == 1; }));
+
+  internal::EdgeToBroker refresh = event("t1", "herald:refresh_token", 5);
+  refresh.mutable_event()->set_args_json(
+      nlohmann::json::array({{{"token", token(now_s + 1000)}}}).dump());
+  link.send(std::move(refresh));
+  ASSERT_TRUE(
+      inbox.wait([](auto& v) { return count_kind(v, internal::BrokerToEdge::kVerdict) == 1; }));
+  {
+    std::lock_guard lock(inbox.mu);
+    EXPECT_TRUE(inbox.messages.back().verdict().error().code().empty())
+        << inbox.messages.back().verdict().error().message();
+  }
+
+  now_ms += 20'000;  // the first token has expired; the refreshed one has not
+  TestBroker& owner = b1.sessions() == 1 ? b1 : b2;
+  TestBroker& other = b1.sessions() == 1 ? b2 : b1;
+  owner.stop();
+  ASSERT_TRUE(wait_until([&] { return other.sessions() == 1; }));
+  EXPECT_TRUE(wait_until([&] { return link.stats().resumes_accepted == 1; }));
+  EXPECT_EQ(inbox.count(internal::BrokerToEdge::kDisconnect), 0u);
+  link.stop();
 }
 
 TEST(EdgeLink, BrokerLossResumesSessionsOnAnotherBrokerWithTheirRooms) {
