@@ -1,10 +1,12 @@
-// libFuzzer target: JwtVerifier::verify on arbitrary bytes, plus JWKS parsing and token extraction.
+// libFuzzer target: JwtVerifier::verify on arbitrary bytes, plus JWKS parsing and token extraction
+// (the auth-JSON fast path checked against parsing).
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -78,6 +80,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   (void)herald::auth::parse_jwks(input);
+  // The handshake token read from the auth JSON text (a fast path for plain string members)
+  // must be what parsing the text and reading the object gives.
+  const nlohmann::json parsed = nlohmann::json::parse(input, nullptr, /*allow_exceptions=*/false);
+  if (herald::auth::token_from_auth_json(input) != herald::auth::token_from_auth(parsed)) {
+    __builtin_trap();
+  }
   (void)herald::auth::token_from_query_string(input);
   (void)herald::auth::token_from_authorization(input);
   return 0;
