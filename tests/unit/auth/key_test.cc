@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "broker/auth/base64url.h"
 #include "broker/auth/jwks.h"
 #include "broker/auth/jwt_signer.h"
@@ -31,6 +36,40 @@ TEST(Key, SecretMustBeLongEnoughForItsAlgorithms) {
   EXPECT_EQ((*k64)->algorithms().size(), 3u);
   EXPECT_FALSE(Key::from_secret(kSecret32, "", {Algorithm::kHs512}).ok());
   EXPECT_FALSE(Key::from_secret(kSecret32, "", {Algorithm::kRs256}).ok());
+}
+
+// One key's HMAC is keyed once and copied per MAC: MACs from many threads at once (the verifier
+// is shared) must each be right, and a wrong one must still fail. (Races: ./scripts/sanitize tsan.)
+TEST(Key, HmacFromManyThreadsAtOnce) {
+  auto key = Key::from_secret(std::string(64, 'k'));
+  ASSERT_TRUE(key.ok());
+  const Key& k = **key;
+  struct Case {
+    Algorithm alg;
+    std::string input, mac;
+  };
+  std::vector<Case> cases;
+  for (Algorithm alg : {Algorithm::kHs256, Algorithm::kHs384, Algorithm::kHs512}) {
+    for (int i = 0; i < 4; ++i) {
+      const std::string input = "header.payload-" + std::to_string(i);
+      auto mac = k.sign(alg, input);
+      ASSERT_TRUE(mac.ok());
+      cases.push_back({alg, input, *mac});
+    }
+  }
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 300; ++i) {
+        const Case& c = cases[static_cast<std::size_t>(i + t) % cases.size()];
+        if (!k.verify(c.alg, c.input, c.mac)) wrong++;
+        if (k.verify(c.alg, c.input + "x", c.mac)) wrong++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(Key, PemKeysBindToTheirFamily) {
