@@ -34,7 +34,7 @@ TEST(TokenSource, AuthJsonTextAgreesWithTheParsedObject) {
       R"({"token":""})",
       R"({})",
       R"({"other":"x"})",
-      R"({"token":"a\"b"})",          // escapes: parsed
+      R"({"token":"a\"b"})",  // escapes: parsed
       R"({"token":"\u0061bc"})",
       R"({"\u0074oken":"abc"})",      // an escaped key that is "token"
       "{\"token\":\"caf\xc3\xa9\"}",  // non-ASCII: parsed

@@ -574,7 +574,8 @@ TEST_F(EioServerTest, BacklogDrainedInBurstsWithinTheTcpCap) {
   EXPECT_EQ(answered, 104);  // 20 sessions + 84 told 503 while within the TCP cap
   EXPECT_EQ(busy, 84);
   EXPECT_EQ(reset, kQueued - 104);
-  EXPECT_EQ(server_->stats().connections_refused, static_cast<uint64_t>(kQueued - 20));  // both kinds
+  EXPECT_EQ(server_->stats().connections_refused,
+            static_cast<uint64_t>(kQueued - 20));  // both kinds
 }
 
 TEST_F(EioServerTest, SlowConsumerIsDisconnected) {
