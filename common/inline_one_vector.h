@@ -1,6 +1,7 @@
 // InlineOneVector: a vector of trivially copyable values whose first element lives inline. Most
-// sockets are in one room and most rooms have one member; a one-element std::vector costs a
-// 32 B malloc chunk besides its 24 B object, this costs no allocation and is no bigger.
+// sockets are in one room and most rooms and users have one member; a one-element std::vector
+// costs a 32 B malloc chunk besides its 24 B object, this costs no allocation and is no bigger.
+// Used by the edge's room index and the broker's presence registry.
 #pragma once
 
 #include <cstddef>
@@ -18,11 +19,21 @@ class InlineOneVector {
 
  public:
   InlineOneVector() : inline_{} {}
-  ~InlineOneVector() {
-    if (on_heap()) std::allocator<T>().deallocate(heap_, capacity_);
-  }
+  ~InlineOneVector() { release(); }
   InlineOneVector(const InlineOneVector&) = delete;
   InlineOneVector& operator=(const InlineOneVector&) = delete;
+  // Values of node-based maps: moved in when the node is made.
+  InlineOneVector(InlineOneVector&& other) noexcept
+      : size_(other.size_), capacity_(other.capacity_) {
+    if (other.on_heap()) {
+      heap_ = other.heap_;
+    } else {
+      inline_ = other.inline_;
+    }
+    other.size_ = 0;
+    other.capacity_ = 1;
+  }
+  InlineOneVector& operator=(InlineOneVector&&) = delete;
 
   T* data() { return on_heap() ? heap_ : &inline_; }
   const T* data() const { return on_heap() ? heap_ : &inline_; }
@@ -43,8 +54,18 @@ class InlineOneVector {
     if (size_ == capacity_) grow();
     data()[size_++] = value;
   }
-  // Capacity is kept (as std::vector does); back to inline only when destroyed.
-  void pop_back() { --size_; }
+  // Capacity is kept (as std::vector does) while two or more remain; at one the element goes
+  // back inline, so a room or user that shrinks to one member keeps no heap block.
+  void pop_back() {
+    --size_;
+    if (size_ == 1 && on_heap()) shrink_to_inline();
+  }
+  // Removes element i keeping the order of the others.
+  void erase_at(std::size_t i) {
+    T* d = data();
+    std::memmove(static_cast<void*>(d + i), d + i + 1, (size_ - i - 1) * sizeof(T));
+    pop_back();
+  }
 
  private:
   bool on_heap() const { return capacity_ > 1; }
@@ -53,9 +74,18 @@ class InlineOneVector {
     const uint32_t capacity = capacity_ * 2;
     T* bigger = std::allocator<T>().allocate(capacity);
     std::memcpy(static_cast<void*>(bigger), data(), size_ * sizeof(T));
-    if (on_heap()) std::allocator<T>().deallocate(heap_, capacity_);
+    release();
     heap_ = bigger;
     capacity_ = capacity;
+  }
+  void shrink_to_inline() {
+    const T only = heap_[0];
+    release();
+    inline_ = only;
+    capacity_ = 1;
+  }
+  void release() {
+    if (on_heap()) std::allocator<T>().deallocate(heap_, capacity_);
   }
 
   union {

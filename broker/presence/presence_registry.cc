@@ -2,14 +2,9 @@
 #include "broker/presence/presence_registry.h"
 
 #include <algorithm>
-#include <bit>
 #include <set>
 
 namespace herald::broker {
-
-PresenceSocket::~PresenceSocket() {
-  if (room_count_ > 1) delete[] rooms_.many;
-}
 
 std::string_view PresenceSocket::ns() const {
   return ns_->first;
@@ -25,9 +20,8 @@ std::string_view PresenceSocket::edge_id() const {
 
 std::vector<std::string> PresenceSocket::rooms() const {
   std::vector<std::string> out;
-  out.reserve(room_count_);
-  const Membership* m = memberships();
-  for (uint32_t i = 0; i < room_count_; ++i) out.push_back(m[i].room->first);
+  out.reserve(rooms_.size());
+  for (const Membership& m : rooms_) out.push_back(m.room->first);
   return out;
 }
 
@@ -209,7 +203,7 @@ void PresenceRegistry::remove_socket(std::string_view socket_id) {
 }
 
 void PresenceRegistry::remove_entry(PresenceSocket& s) {
-  while (s.room_count_ > 0) leave_at(s, s.room_count_ - 1);
+  while (!s.rooms_.empty()) leave_at(s, static_cast<uint32_t>(s.rooms_.size() - 1));
   if (s.user_ != nullptr) {
     SocketList& of_user = s.user_->second;
     if (PresenceSocket* moved = swap_remove(of_user, s.user_pos_)) moved->user_pos_ = s.user_pos_;
@@ -228,9 +222,8 @@ void PresenceRegistry::join(std::string_view socket_id, std::string_view room) {
   PresenceSocket* found = find_mutable(socket_id);
   if (found == nullptr || room.empty()) return;
   PresenceSocket& s = *found;
-  const PresenceSocket::Membership* in = s.memberships();
-  for (uint32_t i = 0; i < s.room_count_; ++i) {
-    if (in[i].room->first == room) return;
+  for (const PresenceSocket::Membership& m : s.rooms_) {
+    if (m.room->first == room) return;
   }
   SocketsByName& rooms = s.ns_->second.rooms;
   auto r = rooms.find(room);
@@ -238,41 +231,24 @@ void PresenceRegistry::join(std::string_view socket_id, std::string_view room) {
     r = rooms.emplace(std::string(room), SocketList()).first;
     ++room_count_;
   }
-  const PresenceSocket::Membership added{&*r, r->second.size()};
+  s.rooms_.push_back({&*r, static_cast<uint32_t>(r->second.size())});
   r->second.push_back(&s);
-  // One room inline; from two an array of capacity bit_ceil(count), grown at powers of two.
-  const uint32_t count = s.room_count_;
-  if (count == 0) {
-    s.rooms_.one = added;
-  } else if (count == 1 || std::has_single_bit(count)) {
-    auto* many = new PresenceSocket::Membership[std::bit_ceil(count + 1)];
-    std::copy(s.memberships(), s.memberships() + count, many);
-    if (count > 1) delete[] s.rooms_.many;
-    s.rooms_.many = many;
-    many[count] = added;
-  } else {
-    s.rooms_.many[count] = added;
-  }
-  s.room_count_ = count + 1;
 }
 
 void PresenceRegistry::leave(std::string_view socket_id, std::string_view room) {
   PresenceSocket* s = find_mutable(socket_id);
   if (s == nullptr) return;
-  const PresenceSocket::Membership* in = s->memberships();
-  for (uint32_t i = 0; i < s->room_count_; ++i) {
-    if (in[i].room->first == room) return leave_at(*s, i);
+  for (uint32_t i = 0; i < s->rooms_.size(); ++i) {
+    if (s->rooms_[i].room->first == room) return leave_at(*s, i);
   }
 }
 
 void PresenceRegistry::leave_at(PresenceSocket& s, uint32_t index) {
-  PresenceSocket::Membership* in = s.memberships();
-  SocketsByName::value_type* room = in[index].room;
-  const uint32_t pos = in[index].pos;
+  SocketsByName::value_type* room = s.rooms_[index].room;
+  const uint32_t pos = s.rooms_[index].pos;
   if (PresenceSocket* moved = swap_remove(room->second, pos)) {
-    PresenceSocket::Membership* theirs = moved->memberships();
-    for (uint32_t i = 0; i < moved->room_count_; ++i) {
-      if (theirs[i].room == room) theirs[i].pos = pos;
+    for (PresenceSocket::Membership& theirs : moved->rooms_) {
+      if (theirs.room == room) theirs.pos = pos;
     }
   }
   if (room->second.empty()) {
@@ -280,20 +256,7 @@ void PresenceRegistry::leave_at(PresenceSocket& s, uint32_t index) {
     rooms.erase(rooms.find(std::string_view(room->first)));
     --room_count_;
   }
-  // In join order: erase, not swap; the array shrinks back at powers of two (inline at one).
-  const uint32_t count = s.room_count_ - 1;
-  std::copy(in + index + 1, in + count + 1, in + index);
-  if (count == 1) {
-    const PresenceSocket::Membership last = in[0];
-    delete[] s.rooms_.many;
-    s.rooms_.one = last;
-  } else if (count > 1 && std::has_single_bit(count)) {
-    auto* many = new PresenceSocket::Membership[count];
-    std::copy(in, in + count, many);
-    delete[] s.rooms_.many;
-    s.rooms_.many = many;
-  }
-  s.room_count_ = count;
+  s.rooms_.erase_at(index);  // join order is kept: erase, not swap
 }
 
 const PresenceSocket* PresenceRegistry::find_socket(std::string_view socket_id) const {

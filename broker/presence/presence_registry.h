@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "broker/compact_id.h"
-#include "broker/presence/small_list.h"
 #include "broker/string_hash.h"
+#include "common/inline_one_vector.h"
 #include "herald/internal/bus.pb.h"
 
 namespace herald::broker {
@@ -23,7 +23,7 @@ class PresenceSocket;
 struct PresenceEdge;
 struct PresenceNamespace;
 
-using SocketList = SmallList<PresenceSocket*>;
+using SocketList = InlineOneVector<PresenceSocket*>;  // most rooms and users have one socket
 using SocketsByName = std::unordered_map<std::string, SocketList, StringHash, std::equal_to<>>;
 
 // One socket as the registry knows it: each string is held once, by the index it belongs to
@@ -34,7 +34,6 @@ class PresenceSocket {
   explicit PresenceSocket(std::string_view id) : id_(id) {}
   PresenceSocket(const PresenceSocket&) = delete;
   PresenceSocket& operator=(const PresenceSocket&) = delete;
-  ~PresenceSocket();
 
   std::string_view socket_id() const { return id_; }
   std::string_view ns() const;
@@ -50,20 +49,12 @@ class PresenceSocket {
     uint32_t pos = 0;
   };
 
-  Membership* memberships() { return room_count_ > 1 ? rooms_.many : &rooms_.one; }
-  const Membership* memberships() const { return room_count_ > 1 ? rooms_.many : &rooms_.one; }
-
   CompactId id_;
   std::pair<const std::string, PresenceNamespace>* ns_ = nullptr;
   SocketsByName::value_type* user_ = nullptr;
   PresenceEdge* edge_ = nullptr;
-  // One room inline, more in an array of capacity std::bit_ceil(room_count_).
-  union {
-    Membership one;
-    Membership* many;
-  } rooms_{};
-  uint32_t room_count_ = 0;
-  uint32_t edge_pos_ = 0;  // positions in the swap-remove indexes: O(1) removal
+  InlineOneVector<Membership> rooms_;  // in join order; most sockets are in one room
+  uint32_t edge_pos_ = 0;              // positions in the swap-remove indexes: O(1) removal
   uint32_t ns_pos_ = 0;
   uint32_t user_pos_ = 0;
 };
