@@ -29,6 +29,7 @@
 #include "broker/fanout/fanout.h"
 #include "broker/policy/decide.h"
 #include "broker/presence/presence_sync.h"
+#include "broker/string_hash.h"
 #include "common/bus/bus.h"
 #include "common/client_error.h"
 #include "common/status.h"
@@ -209,20 +210,10 @@ class Broker : public std::enable_shared_from_this<Broker> {
     int64_t deadline_at_ms = 0;
   };
 
-  struct SessionHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view id) const noexcept { return StringHash{}(id); }
-    size_t operator()(const Session& s) const noexcept { return StringHash{}(s.socket_id.view()); }
-  };
-  struct SessionEq {
-    using is_transparent = void;
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const noexcept {
-      return id_of(a) == id_of(b);
-    }
-    static std::string_view id_of(std::string_view id) { return id; }
-    static std::string_view id_of(const Session& s) { return s.socket_id.view(); }
-  };
+  // Sessions are keyed by their own id (no separate key per node).
+  static std::string_view id_of(const Session& s) { return s.socket_id.view(); }
+  using SessionSet =
+      std::unordered_set<Session, IdKeyHash<Session, &id_of>, IdKeyEq<Session, &id_of>>;
   static Session& mutable_session(const Session& s) {
     return const_cast<Session&>(s);  // NOLINT: the set's key (the id) is never changed
   }
@@ -375,7 +366,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
 
   // By socket id, without a separate key (the set hashes and compares only Session::socket_id,
   // which never changes, so the rest of a session may change in place: mutable_session).
-  std::unordered_set<Session, SessionHash, SessionEq> sessions_;
+  SessionSet sessions_;
   // Namespace name → its SessionNamespace while sessions hold it (the entry goes with the last).
   std::unordered_map<std::string, std::weak_ptr<const SessionNamespace>, StringHash,
                      std::equal_to<>>

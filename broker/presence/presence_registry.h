@@ -144,22 +144,9 @@ class PresenceRegistry {
   // knows its position in them, so joins, leaves and disconnects are O(rooms of the socket).
   // Sets of sockets are keyed by their id; only the id is hashed and compared, so the rest of a
   // socket may change in place (mutable_socket).
-  struct SocketHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view id) const noexcept { return StringHash{}(id); }
-    size_t operator()(const PresenceSocket& s) const noexcept {
-      return StringHash{}(s.socket_id());
-    }
-  };
-  struct SocketEq {
-    using is_transparent = void;
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const noexcept {
-      return id_of(a) == id_of(b);
-    }
-    static std::string_view id_of(std::string_view id) { return id; }
-    static std::string_view id_of(const PresenceSocket& s) { return s.socket_id(); }
-  };
+  static std::string_view id_of(const PresenceSocket& s) { return s.socket_id(); }
+  using SocketSet = std::unordered_set<PresenceSocket, IdKeyHash<PresenceSocket, &id_of>,
+                                       IdKeyEq<PresenceSocket, &id_of>>;
   using NamespaceMap =
       std::unordered_map<std::string, PresenceNamespace, StringHash, std::equal_to<>>;
 
@@ -184,7 +171,7 @@ class PresenceRegistry {
 
   PresenceOptions options_;
   std::unordered_map<std::string, EdgeState> edges_;
-  std::unordered_set<PresenceSocket, SocketHash, SocketEq> sockets_;
+  SocketSet sockets_;
   NamespaceMap namespaces_;  // ns → its sockets and rooms
   SocketsByName users_;      // user → sockets
   size_t room_count_ = 0;    // over every namespace
