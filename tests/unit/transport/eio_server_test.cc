@@ -541,9 +541,10 @@ TEST_F(EioServerTest, MaxConnectionsGives503) {
 }
 
 // A connect storm that is already queued in the listen backlog when the shards start: every
-// connection is taken (several per listener wakeup), and the TCP cap (2 × max_connections + 64)
-// still holds for the ones accepted in the same burst.
-TEST_F(EioServerTest, BacklogDrainedInBurstsWithinTheTcpCap) {
+// connection is answered, and max_connections and the TCP cap (2 × max_connections + 64) hold
+// exactly across both shards, also for connections accepted in one burst. (That a burst takes
+// several connections per wakeup is a throughput matter, measured by the connect benchmark.)
+TEST_F(EioServerTest, QueuedConnectStormIsServedWithinTheLimits) {
   EdgeConfig c = test_config();
   c.max_connections = 20;  // TCP cap 104
   auto r = EioServer::create(c, factory_, "TEST", {});
