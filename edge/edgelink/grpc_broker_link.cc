@@ -19,6 +19,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -152,8 +153,7 @@ class GrpcBrokerLink::Impl : public std::enable_shared_from_this<Impl> {
   // socket to another broker), and nothing is allocated while no message waits.
   struct Session {
     std::string
-        open;        // serialized SessionOpen as the edge sent it (token replaced after a refresh)
-    std::string ns;  // the open's namespace, for the acks failed when a broker goes away
+        open;  // serialized SessionOpen as the edge sent it (token replaced after a refresh)
     bool accepted = false;
     bool resuming = false;  // a resume SessionOpen is unanswered on `broker`
     std::string user_id;
@@ -607,7 +607,6 @@ void GrpcBrokerLink::Impl::send(internal::EdgeToBroker message) {
         } else {
           message.open().SerializeToString(&s.open);
         }
-        s.ns = message.open().ns();
         if (LinkStream* target = choose_locked(id)) {
           s.broker = target->address;
           enqueue_locked(*target, std::move(message));
@@ -841,10 +840,13 @@ void GrpcBrokerLink::Impl::failover_locked(LinkStream& stream,
         requeued.insert(m.event().ack_id());
       }
     }
+    std::optional<internal::SessionOpen> open;  // its namespace, read only when an ack fails
     for (uint64_t ack : s.pending_acks) {
       if (requeued.count(ack)) continue;
+      if (!open) open.emplace().ParseFromString(s.open);
       stats_.unavailable += 1;
-      out->push_back(unavailable_ack(id, s.ns, ack, "the broker handling this event went away"));
+      out->push_back(
+          unavailable_ack(id, open->ns(), ack, "the broker handling this event went away"));
     }
     s.pending_acks.clear();
     s.ack_requests.clear();
